@@ -1,0 +1,277 @@
+#include "machine/pc.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "hw/char/uart16550.h"
+#include "hw/input/i8042.h"
+#include "hw/misc/isa_debug_exit.h"
+#include "hw/misc/system_control_port.h"
+#include "machine/firmware.h"
+#include "util/error.h"
+#include "util/file.h"
+#include "util/log.h"
+
+namespace vireo {
+
+namespace {
+
+// Debian's SeaBIOS, the image QEMU's pc machine loads by default.
+constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
+
+struct ComPort {
+  uint16_t base;
+  unsigned irq;
+};
+constexpr ComPort kComPorts[4] = {{0x3f8, 4}, {0x2f8, 3}, {0x3e8, 4}, {0x2e8, 3}};
+
+}  // namespace
+
+PcMachine::PcMachine(const VmConfig& config)
+    : config_(config), layout_(PcMemoryLayout::for_ram_size(config.ram_bytes)) {
+  cpu_model_ = find_cpu_model(config_.cpu_model);
+  if (cpu_model_ == nullptr) throw Error("unable to find CPU model '" + config_.cpu_model + "'");
+
+  if (!config_.kernel_path.empty()) {
+    linux_image_.kernel = read_whole_file(config_.kernel_path, "could not open kernel file");
+    if (!config_.initrd_path.empty()) {
+      linux_image_.initrd = read_whole_file(config_.initrd_path, "could not load initial ram disk");
+    }
+    linux_image_.command_line = config_.kernel_cmdline;
+  } else {
+    std::string path = config_.bios_path.empty() ? kDefaultBios : config_.bios_path;
+    firmware_image_ = read_whole_file(path, "could not load PC BIOS", FirmwareLayout::kMaxBytes);
+    map_firmware(memory_, firmware_image_, path);
+  }
+  map_ram();
+  create_devices();
+  create_accelerator();
+  load_boot_images();
+}
+
+PcMachine::~PcMachine() {
+  stop_vcpus();
+  for (auto& backend : char_backends_) backend->detach();
+}
+
+void PcMachine::map_ram() {
+  uint8_t* ram = memory_.allocate("pc.ram", config_.ram_bytes);
+  // Below 1 MiB the RAM has two holes: the VGA window, and the BIOS alias
+  // when firmware is mapped there.
+  uint64_t isa_bios_start = PcMemoryLayout::kHighMemoryStart;
+  for (const MemoryRegion& r : memory_.regions()) {
+    if (r.name == "isa-bios") isa_bios_start = r.guest_base;
+  }
+  struct Piece {
+    const char* name;
+    uint64_t start;
+    uint64_t end;
+  };
+  const Piece pieces[] = {
+      {"pc.ram-conventional", 0, PcMemoryLayout::kConventionalEnd},
+      {"pc.ram-upper", PcMemoryLayout::kVgaWindowEnd, isa_bios_start},
+      {"pc.ram-high", PcMemoryLayout::kHighMemoryStart, layout_.below_4g},
+  };
+  for (const Piece& p : pieces) {
+    uint64_t end = std::min(p.end, layout_.below_4g);
+    if (end > p.start) memory_.map({p.name, p.start, end - p.start, ram + p.start, false});
+  }
+  if (layout_.above_4g > 0) {
+    memory_.map({"pc.ram-above-4g", PcMemoryLayout::kFourGiB, layout_.above_4g,
+                 ram + layout_.below_4g, false});
+  }
+}
+
+IrqLine PcMachine::irq_line(unsigned gsi) {
+  return IrqLine([this, gsi](bool level) { set_irq(gsi, level); });
+}
+
+void PcMachine::set_irq(unsigned gsi, bool level) {
+  std::shared_lock lock(accelerator_mutex_);
+  if (accelerator_ && accelerator_->has_irqchip()) accelerator_->set_irq_line(gsi, level);
+  // Without a built-in irqchip the software PIC/IOAPIC will take the line;
+  // they arrive with the software CPU, which is the only such accelerator.
+}
+
+void PcMachine::create_devices() {
+  create_serial_ports();
+
+  auto i8042 = std::make_unique<I8042>(control_);
+  i8042_ = i8042.get();
+  pio_.add(0x60, 1, i8042.get(), "i8042");
+  auto i8042_command = std::make_unique<OffsetWindow>(*i8042, I8042::kCommandPort);
+  pio_.add(0x64, 1, i8042_command.get(), "i8042");
+  devices_.push_back(std::move(i8042));
+  devices_.push_back(std::move(i8042_command));
+
+  auto port92 = std::make_unique<SystemControlPortA>(control_);
+  port92_ = port92.get();
+  pio_.add(0x92, 1, port92.get(), "port92");
+  devices_.push_back(std::move(port92));
+
+  auto post = std::make_unique<PostCodePort>();
+  pio_.add(0x80, 1, post.get(), "ioport80");
+  devices_.push_back(std::move(post));
+
+  create_user_devices();
+}
+
+void PcMachine::create_serial_ports() {
+  std::vector<std::string> specs = config_.serial_specs;
+  bool escape_keys = false;
+  if (!config_.serial_given && !config_.no_defaults) {
+    // QEMU's defaults: -nographic puts COM1 on stdio behind the Ctrl-A
+    // escape prefix; otherwise it goes to a graphical console, which vireo
+    // does not have yet, so it is discarded.
+    specs = {config_.nographic ? "stdio" : "null"};
+    escape_keys = config_.nographic;
+  }
+  CharBackendOptions options;
+  options.escape_keys = escape_keys;
+  options.on_quit = [this] { control_.request_exit(0); };
+  for (size_t i = 0; i < specs.size() && i < 4; ++i) {
+    if (specs[i] == "none") continue;
+    char_backends_.push_back(create_char_backend(specs[i], options));
+    CharBackend* backend = char_backends_.back().get();
+    auto uart = std::make_unique<Uart16550>(irq_line(kComPorts[i].irq), backend);
+    pio_.add(kComPorts[i].base, Uart16550::kRegisterCount, uart.get(), "serial");
+    backend->attach(uart.get());
+    uarts_.push_back(uart.get());
+    devices_.push_back(std::move(uart));
+  }
+}
+
+void PcMachine::create_user_devices() {
+  for (const DeviceSpec& spec : config_.devices) {
+    try {
+      if (spec.driver == "isa-debug-exit") {
+        for (const KeyValue& kv : spec.properties.items()) {
+          if (kv.key != "driver" && kv.key != "iobase" && kv.key != "iosize" && kv.key != "id") {
+            throw Error("Property 'isa-debug-exit." + kv.key + "' not found");
+          }
+        }
+        // QEMU's defaults: port 0x501, two bytes wide.
+        uint64_t base = parse_uint(spec.properties.get("iobase").value_or("0x501"), "iobase");
+        uint64_t size = parse_uint(spec.properties.get("iosize").value_or("2"), "iosize");
+        if (base > 0xffff || size == 0 || size > 0x10000 - base) {
+          throw Error("isa-debug-exit: iobase/iosize outside the 64 KiB port space");
+        }
+        auto device = std::make_unique<IsaDebugExit>(control_);
+        pio_.add(base, size, device.get(), "isa-debug-exit");
+        devices_.push_back(std::move(device));
+      } else {
+        throw Error("'" + spec.driver + "' is not a valid device model name");
+      }
+    } catch (const Error& e) {
+      throw Error(spec.option_text + ": " + e.what());
+    }
+  }
+}
+
+void PcMachine::create_accelerator() {
+  std::vector<std::string> choices = config_.accelerators;
+  if (choices.empty()) choices = {"tcg"};  // QEMU's default
+  std::string failures;
+  for (const std::string& name : choices) {
+    try {
+      auto accelerator = vireo::create_accelerator(name);
+      accelerator->map_memory(memory_);
+      std::unique_lock lock(accelerator_mutex_);
+      accelerator_ = std::move(accelerator);
+      accelerator_choice_ = name;
+      break;
+    } catch (const Error& e) {
+      // "accel=kvm:tcg" falls back quietly; the last failure is reported.
+      failures = e.what();
+    }
+  }
+  if (!accelerator_) throw Error(failures);
+  vcpus_.clear();
+  for (unsigned i = 0; i < config_.smp.cpus; ++i) {
+    vcpus_.push_back(accelerator_->create_vcpu(i, config_.smp.cpus, *cpu_model_, {pio_, mmio_}));
+  }
+}
+
+void PcMachine::load_boot_images() {
+  uint32_t signature = cpu_model_->from_accelerator ? 0x600 : cpu_model_->signature();
+  if (!linux_image_.kernel.empty()) {
+    boot_cpu_state_ = load_linux(memory_, linux_image_, layout_.e820(), layout_.below_4g);
+  } else {
+    reload_firmware(memory_, firmware_image_);
+    boot_cpu_state_ = power_on_cpu_state(signature, true);
+  }
+  for (size_t i = 0; i < vcpus_.size(); ++i) {
+    // Application processors wait for INIT/SIPI from the boot processor.
+    vcpus_[i]->set_state(i == 0 ? boot_cpu_state_ : power_on_cpu_state(signature, false));
+  }
+}
+
+void PcMachine::reset_devices() {
+  for (Uart16550* uart : uarts_) uart->reset();
+  i8042_->reset();
+  port92_->reset();
+}
+
+void PcMachine::start_vcpus() {
+  vcpus_stopping_ = false;
+  for (auto& vcpu : vcpus_) {
+    Vcpu* v = vcpu.get();
+    vcpu_threads_.emplace_back([this, v] { vcpu_thread(*v); });
+  }
+}
+
+void PcMachine::stop_vcpus() {
+  vcpus_stopping_ = true;
+  for (auto& vcpu : vcpus_) vcpu->kick();
+  for (std::thread& t : vcpu_threads_) t.join();
+  vcpu_threads_.clear();
+}
+
+void PcMachine::vcpu_thread(Vcpu& vcpu) {
+  while (!vcpus_stopping_.load()) {
+    switch (vcpu.run()) {
+      case VcpuStop::Kicked:
+        continue;
+      case VcpuStop::TripleFault:
+        control_.request_reset();
+        return;
+      case VcpuStop::Error:
+        log_error("vCPU " + std::to_string(vcpu.index()) + ": " + vcpu.error());
+        control_.request_exit(1);
+        return;
+    }
+  }
+}
+
+int PcMachine::run() {
+  start_vcpus();
+  for (;;) {
+    MachineRequest request = control_.wait();
+    stop_vcpus();
+    switch (request.kind) {
+      case MachineRequest::Kind::Exit:
+        return request.exit_status;
+      case MachineRequest::Kind::PowerOff:
+        // -no-shutdown keeps the process (and the stopped guest) around
+        // until the user ends it.
+        if (config_.no_shutdown) continue;
+        return 0;
+      case MachineRequest::Kind::Reset: {
+        if (config_.no_reboot) return 0;
+        reset_devices();
+        vcpus_.clear();
+        {
+          std::unique_lock lock(accelerator_mutex_);
+          accelerator_.reset();
+        }
+        create_accelerator();
+        load_boot_images();
+        start_vcpus();
+        continue;
+      }
+    }
+  }
+}
+
+}  // namespace vireo

@@ -1,0 +1,91 @@
+// The "pc" machine: an i440FX-era PC. Owns guest memory, the two buses,
+// the devices and the vCPUs, and runs them until the guest or the user
+// ends the session.
+//
+// Threads: the thread that calls run() is the machine's main thread; it
+// creates one thread per vCPU and is the only one that starts, stops or
+// resets them. Devices are reached from vCPU threads through the buses.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <thread>
+#include <vector>
+
+#include "accel/accel.h"
+#include "hw/core/guest_memory.h"
+#include "hw/core/io_bus.h"
+#include "hw/core/irq.h"
+#include "hw/core/run_control.h"
+#include "machine/e820.h"
+#include "machine/linux_boot.h"
+#include "system/vm_config.h"
+#include "ui/chardev.h"
+
+namespace vireo {
+
+class Uart16550;
+class I8042;
+class SystemControlPortA;
+
+class PcMachine {
+ public:
+  // Reads the boot files, builds memory and devices, and checks the
+  // accelerator can be created. Throws Error naming the culprit.
+  explicit PcMachine(const VmConfig& config);
+  ~PcMachine();
+
+  // Runs the guest until it exits; returns the process exit status.
+  int run();
+
+  RunControl& control() { return control_; }
+  GuestMemory& memory() { return memory_; }
+  IoBus& pio() { return pio_; }
+  IoBus& mmio() { return mmio_; }
+  const PcMemoryLayout& layout() const { return layout_; }
+  std::string_view accelerator_name() const { return accelerator_->name(); }
+
+ private:
+  void map_ram();
+  void create_devices();
+  void create_serial_ports();
+  void create_user_devices();
+  void create_accelerator();
+  void load_boot_images();  // into memory; sets boot_cpu_state_
+  void reset_devices();
+  void start_vcpus();
+  void stop_vcpus();
+  void vcpu_thread(Vcpu& vcpu);
+  IrqLine irq_line(unsigned gsi);
+  void set_irq(unsigned gsi, bool level);
+
+  VmConfig config_;
+  PcMemoryLayout layout_;
+  GuestMemory memory_;
+  IoBus pio_{"ioport", IoBus::UnclaimedReads::AllOnes};
+  IoBus mmio_{"mmio", IoBus::UnclaimedReads::Zero};
+  RunControl control_;
+
+  std::vector<uint8_t> firmware_image_;
+  LinuxBootImage linux_image_;
+  X86CpuState boot_cpu_state_;
+
+  // accelerator_ is replaced on reset; set_irq() may run on device threads
+  // meanwhile, so accelerator_mutex_ guards the pointer.
+  std::shared_mutex accelerator_mutex_;
+  std::unique_ptr<Accelerator> accelerator_;
+  std::string accelerator_choice_;
+  const CpuModel* cpu_model_ = nullptr;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<std::thread> vcpu_threads_;
+  std::atomic<bool> vcpus_stopping_{false};
+
+  std::vector<std::unique_ptr<CharBackend>> char_backends_;
+  std::vector<std::unique_ptr<BusDevice>> devices_;
+  std::vector<Uart16550*> uarts_;
+  I8042* i8042_ = nullptr;
+  SystemControlPortA* port92_ = nullptr;
+};
+
+}  // namespace vireo

@@ -1,0 +1,293 @@
+#include "system/cmdline.h"
+
+#include <functional>
+#include <map>
+
+#include "accel/cpu_model.h"
+#include "util/error.h"
+
+namespace vireo {
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+using Handler = std::function<void(CommandLine&, const std::string& arg)>;
+
+struct OptionDef {
+  const char* name;
+  bool takes_argument;
+  const char* help_argument;  // shown in -help; nullptr for flags
+  const char* help;
+  Handler handler;
+};
+
+void set_accelerators(VmConfig& config, const std::string& list) {
+  config.accelerators.clear();
+  for (size_t start = 0;;) {
+    size_t colon = list.find(':', start);
+    config.accelerators.push_back(list.substr(start, colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  for (const std::string& accel : config.accelerators) {
+    if (accel != "kvm" && accel != "tcg") {
+      throw Error("invalid accelerator " + accel);
+    }
+  }
+}
+
+void parse_machine(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "type");
+  kv.check_known({"type", "accel"});
+  if (auto type = kv.get("type")) {
+    if (*type == "help" || *type == "?") {
+      cl.action = CommandLine::Action::ListMachines;
+      return;
+    }
+    bool known = false;
+    for (const auto& [name, description] : machine_types()) known = known || name == *type;
+    if (!known) throw Error("unsupported machine type '" + *type + "'\nUse -machine help to list supported machines");
+    cl.config.machine_type = *type;
+  }
+  if (auto accel = kv.get("accel")) set_accelerators(cl.config, *accel);
+}
+
+void parse_accel(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "accel");
+  kv.check_known({"accel"});
+  std::string name = kv.get("accel").value_or("");
+  if (name == "help" || name == "?") throw Error("Accelerators supported in vireo binary:\ntcg\nkvm");
+  if (name != "kvm" && name != "tcg") throw Error("invalid accelerator " + name);
+  // Repeated -accel options are tried in the order given.
+  for (const std::string& existing : cl.config.accelerators) {
+    if (existing == name) return;
+  }
+  cl.config.accelerators.push_back(name);
+}
+
+void parse_memory(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "size");
+  kv.check_known({"size", "slots", "maxmem"});
+  uint64_t bytes = parse_size(kv.get("size").value_or(""), 1ull << 20, "size");
+  if (bytes < (1ull << 20)) throw Error("Invalid RAM size: must be at least 1M");
+  cl.config.ram_bytes = bytes;
+}
+
+void parse_smp(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "cpus");
+  kv.check_known({"cpus", "sockets", "dies", "cores", "threads", "maxcpus"});
+  auto number = [&](const char* key) -> unsigned {
+    auto v = kv.get(key);
+    if (!v) return 0;
+    uint64_t n = parse_uint(*v, std::string("smp.") + key);
+    if (n > 1024) throw Error(std::string("Invalid SMP CPUs ") + *v + ". The max CPUs supported by machine 'pc' is 1024");
+    return static_cast<unsigned>(n);
+  };
+  unsigned cpus = number("cpus");
+  unsigned sockets = number("sockets");
+  unsigned dies = number("dies");
+  unsigned cores = number("cores");
+  unsigned threads = number("threads");
+  unsigned max_cpus = number("maxcpus");
+  if (dies == 0) dies = 1;
+  // QEMU's rule: missing topology values are computed from the others,
+  // preferring sockets, and the product must equal maxcpus.
+  unsigned target = max_cpus ? max_cpus : cpus;
+  if (target == 0) target = (sockets ? sockets : 1) * (cores ? cores : 1) * (threads ? threads : 1) * dies;
+  if (threads == 0) threads = 1;
+  if (cores == 0) cores = sockets ? std::max(1u, target / (sockets * dies * threads)) : 1;
+  if (sockets == 0) sockets = std::max(1u, target / (cores * dies * threads));
+  if (max_cpus == 0) max_cpus = sockets * dies * cores * threads;
+  if (cpus == 0) cpus = max_cpus;
+  if (sockets * dies * cores * threads != max_cpus) {
+    throw Error("Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (" +
+                std::to_string(sockets) + ") * dies (" + std::to_string(dies) + ") * cores (" +
+                std::to_string(cores) + ") * threads (" + std::to_string(threads) +
+                ") != maxcpus (" + std::to_string(max_cpus) + ")");
+  }
+  if (cpus > max_cpus) {
+    throw Error("Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (" +
+                std::to_string(sockets) + ") * cores (" + std::to_string(cores) + ") * threads (" +
+                std::to_string(threads) + ") == maxcpus (" + std::to_string(max_cpus) +
+                ") < smp_cpus (" + std::to_string(cpus) + ")");
+  }
+  if (cpus == 0) throw Error("Invalid SMP CPUs 0");
+  cl.config.smp = {cpus, sockets, cores, threads, max_cpus};
+}
+
+void parse_cpu(CommandLine& cl, const std::string& arg) {
+  std::vector<std::string> parts = split_escaped_commas(arg);
+  const std::string& model = parts[0];
+  if (model == "help" || model == "?") {
+    cl.action = CommandLine::Action::ListCpus;
+    return;
+  }
+  if (find_cpu_model(model) == nullptr) throw Error("unable to find CPU model '" + model + "'");
+  if (parts.size() > 1) {
+    throw Error("CPU feature flags are not supported yet: '" + parts[1] + "'");
+  }
+  cl.config.cpu_model = model;
+}
+
+void parse_serial(CommandLine& cl, const std::string& arg) {
+  bool known = arg == "stdio" || arg == "null" || arg == "none" ||
+               (arg.rfind("file:", 0) == 0 && arg.size() > 5);
+  if (!known) {
+    std::string driver = arg.substr(0, arg.find(':'));
+    throw Error("'" + driver + "' is not a valid char driver");
+  }
+  if (cl.config.serial_specs.size() >= 4) throw Error("too many serial ports");
+  cl.config.serial_specs.push_back(arg);
+  cl.config.serial_given = true;
+}
+
+void parse_display(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "type");
+  std::string type = kv.get("type").value_or("");
+  if (type == "none") {
+    cl.config.display_none = true;
+    return;
+  }
+  if (type == "help" || type == "?") throw Error("Available display backend types:\nnone");
+  throw Error("Display '" + type + "' is not available");
+}
+
+void parse_device(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "driver");
+  std::string driver = kv.get("driver").value_or("");
+  if (driver == "help" || driver == "?") {
+    cl.action = CommandLine::Action::ListDevices;
+    return;
+  }
+  bool known = false;
+  for (const auto& [name, description] : device_types()) known = known || name == driver;
+  if (!known) throw Error("'" + driver + "' is not a valid device model name");
+  cl.config.devices.push_back({"-device " + arg, driver, kv});
+}
+
+const std::vector<OptionDef>& option_table() {
+  using A = CommandLine::Action;
+  static const std::vector<OptionDef> table = {
+      {"h", false, nullptr, "display this help and exit",
+       [](CommandLine& cl, const std::string&) { cl.action = A::PrintHelp; }},
+      {"help", false, nullptr, "display this help and exit",
+       [](CommandLine& cl, const std::string&) { cl.action = A::PrintHelp; }},
+      {"version", false, nullptr, "display version information and exit",
+       [](CommandLine& cl, const std::string&) { cl.action = A::PrintVersion; }},
+      {"machine", true, "[type=]name[,accel=kvm|tcg[:...]]", "select the machine ('-machine help' lists them)",
+       parse_machine},
+      {"M", true, "name", "same as -machine", parse_machine},
+      {"accel", true, "[accel=]kvm|tcg", "select an accelerator; repeat to give a fallback", parse_accel},
+      {"enable-kvm", false, nullptr, "same as -accel kvm",
+       [](CommandLine& cl, const std::string&) { cl.config.accelerators = {"kvm"}; }},
+      {"cpu", true, "model", "select the CPU model ('-cpu help' lists them)", parse_cpu},
+      {"m", true, "[size=]megs[M|G]", "guest RAM size (default 128M)", parse_memory},
+      {"smp", true, "[cpus=]n[,sockets=s][,cores=c][,threads=t][,maxcpus=m]", "number of vCPUs", parse_smp},
+      {"bios", true, "file", "firmware image mapped below 4 GiB",
+       [](CommandLine& cl, const std::string& a) { cl.config.bios_path = a; }},
+      {"kernel", true, "bzImage", "boot a Linux kernel directly",
+       [](CommandLine& cl, const std::string& a) { cl.config.kernel_path = a; }},
+      {"initrd", true, "file", "initial ram disk for -kernel",
+       [](CommandLine& cl, const std::string& a) { cl.config.initrd_path = a; }},
+      {"append", true, "cmdline", "kernel command line for -kernel",
+       [](CommandLine& cl, const std::string& a) { cl.config.kernel_cmdline = a; }},
+      {"serial", true, "stdio|file:path|null|none", "redirect the next serial port", parse_serial},
+      {"nographic", false, nullptr, "no display; serial port on stdio (Ctrl-A h for help)",
+       [](CommandLine& cl, const std::string&) { cl.config.nographic = true; }},
+      {"display", true, "none", "select the display backend", parse_display},
+      {"nodefaults", false, nullptr, "create no default devices",
+       [](CommandLine& cl, const std::string&) { cl.config.no_defaults = true; }},
+      {"no-user-config", false, nullptr, "read no user configuration files (vireo reads none)",
+       [](CommandLine&, const std::string&) {}},
+      {"no-reboot", false, nullptr, "exit instead of rebooting",
+       [](CommandLine& cl, const std::string&) { cl.config.no_reboot = true; }},
+      {"no-shutdown", false, nullptr, "stop instead of exiting when the guest powers off",
+       [](CommandLine& cl, const std::string&) { cl.config.no_shutdown = true; }},
+      {"name", true, "[guest=]name", "name of the guest",
+       [](CommandLine& cl, const std::string& a) {
+         KeyValueList kv = KeyValueList::parse(a, "guest");
+         kv.check_known({"guest", "process", "debug-threads"});
+         cl.config.name = kv.get("guest").value_or("");
+       }},
+      {"device", true, "driver[,prop=value...]", "add a device ('-device help' lists them)", parse_device},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<std::pair<std::string, std::string>>& machine_types() {
+  static const std::vector<std::pair<std::string, std::string>> types = {
+      {"pc", "Standard PC (i440FX + PIIX, 1996)"},
+  };
+  return types;
+}
+
+const std::vector<std::pair<std::string, std::string>>& device_types() {
+  static const std::vector<std::pair<std::string, std::string>> types = {
+      {"isa-debug-exit", "bus ISA; writing V to the port exits with status (V << 1) | 1"},
+  };
+  return types;
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+  CommandLine cl;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& raw = args[i];
+    if (raw.size() < 2 || raw[0] != '-') {
+      // QEMU treats a bare argument as the first hard disk image; vireo has
+      // no disks yet, so say so instead of ignoring it.
+      throw Error(raw + ": disk images are not supported yet (no -hda)");
+    }
+    std::string name = raw.substr(raw[1] == '-' ? 2 : 1);
+    const OptionDef* def = nullptr;
+    for (const OptionDef& d : option_table()) {
+      if (name == d.name) def = &d;
+    }
+    if (def == nullptr) throw Error(raw + ": invalid option");
+    std::string arg;
+    if (def->takes_argument) {
+      if (i + 1 >= args.size()) throw Error(raw + ": requires an argument");
+      arg = args[++i];
+    }
+    try {
+      def->handler(cl, arg);
+    } catch (const Error& e) {
+      throw Error(raw + (def->takes_argument ? " " + arg : "") + ": " + e.what());
+    }
+    if (cl.action != CommandLine::Action::Run) return cl;
+  }
+  if (!cl.config.kernel_path.empty() && !cl.config.bios_path.empty()) {
+    // QEMU allows both (the BIOS then loads the kernel through fw_cfg); vireo
+    // boots kernels directly, so the combination is refused rather than guessed.
+    throw Error("-kernel and -bios together are not supported yet");
+  }
+  if (cl.config.kernel_path.empty() && !cl.config.initrd_path.empty()) {
+    throw Error("-initrd only allowed with -kernel option");
+  }
+  if (cl.config.kernel_path.empty() && !cl.config.kernel_cmdline.empty()) {
+    throw Error("-append only allowed with -kernel option");
+  }
+  return cl;
+}
+
+std::string usage_text() {
+  std::string text = version_text() +
+                     "usage: vireo [options]\n\n"
+                     "Options take one dash or two; values use QEMU's key=value,... syntax.\n\n";
+  for (const OptionDef& d : option_table()) {
+    std::string left = std::string("-") + d.name;
+    if (d.help_argument) left += std::string(" ") + d.help_argument;
+    text += left + "\n                " + d.help + "\n";
+  }
+  text += "\nDuring emulation with -nographic: Ctrl-A h shows the escape keys, Ctrl-A x exits.\n";
+  return text;
+}
+
+std::string version_text() {
+  return std::string("vireo emulator version ") + kVersion +
+         " (QEMU 7.2.0 compatible command line)\n";
+}
+
+}  // namespace vireo

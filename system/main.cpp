@@ -1,0 +1,103 @@
+// vireo: the system emulator's entry point. Parses QEMU's command line,
+// builds the machine and runs it; every failure becomes one line on stderr
+// and exit status 1.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "accel/cpu_model.h"
+#include "machine/pc.h"
+#include "system/cmdline.h"
+#include "ui/chardev.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace {
+
+// SIGINT, SIGTERM and SIGHUP end the emulator in an orderly way (the
+// terminal restored, status 0 as QEMU's "terminating on signal").
+// They are blocked in every thread and taken by one sigwait thread.
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+void print_list(const std::string& title,
+                const std::vector<std::pair<std::string, std::string>>& items) {
+  std::printf("%s\n", title.c_str());
+  for (const auto& [name, description] : items) {
+    std::printf("%-20s %s\n", name.c_str(), description.c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace vireo;
+  std::string program = argv[0];
+  set_program_name(program.substr(program.rfind('/') + 1));
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  CommandLine command_line;
+  try {
+    command_line = parse_command_line(args);
+  } catch (const Error& e) {
+    log_error(e.what());
+    return 1;
+  }
+
+  switch (command_line.action) {
+    case CommandLine::Action::PrintHelp:
+      std::fputs(usage_text().c_str(), stdout);
+      return 0;
+    case CommandLine::Action::PrintVersion:
+      std::fputs(version_text().c_str(), stdout);
+      return 0;
+    case CommandLine::Action::ListMachines:
+      print_list("Supported machines are:", machine_types());
+      return 0;
+    case CommandLine::Action::ListCpus: {
+      std::vector<std::pair<std::string, std::string>> items;
+      for (const CpuModel& m : cpu_models()) items.push_back({m.name, m.description});
+      print_list("Available CPUs:", items);
+      return 0;
+    }
+    case CommandLine::Action::ListDevices:
+      print_list("Devices:", device_types());
+      return 0;
+    case CommandLine::Action::Run:
+      break;
+  }
+
+  sigset_t signals = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  int status = 1;
+  try {
+    PcMachine machine(command_line.config);
+    std::thread([&machine, signals] {
+      int signal_number = 0;
+      if (sigwait(&signals, &signal_number) == 0) {
+        log_error("terminating on signal " + std::to_string(signal_number));
+        machine.control().request_exit(0);
+      }
+    }).detach();
+    status = machine.run();
+  } catch (const Error& e) {
+    restore_terminal();
+    log_error(e.what());
+    return 1;
+  }
+  restore_terminal();
+  // The sigwait thread may still be blocked; leave without unwinding it.
+  std::fflush(stdout);
+  _exit(status);
+}

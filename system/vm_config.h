@@ -1,0 +1,54 @@
+// Everything the command line asks for, before any of it is created.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "system/keyval.h"
+
+namespace vireo {
+
+struct DeviceSpec {
+  std::string option_text;  // as typed, for error messages ("-device x,y=z")
+  std::string driver;
+  KeyValueList properties;  // includes "driver"
+};
+
+struct SmpConfig {
+  unsigned cpus = 1;
+  unsigned sockets = 1;
+  unsigned cores = 1;
+  unsigned threads = 1;
+  unsigned max_cpus = 1;
+};
+
+struct VmConfig {
+  std::string machine_type = "pc";
+  // Accelerators to try in order ("-accel kvm -accel tcg", "accel=kvm:tcg").
+  // Empty means QEMU's default, tcg.
+  std::vector<std::string> accelerators;
+  std::string cpu_model = "qemu64";
+  uint64_t ram_bytes = 128ull << 20;  // QEMU's default
+  SmpConfig smp;
+
+  std::string bios_path;
+  std::string kernel_path;
+  std::string initrd_path;
+  std::string kernel_cmdline;
+
+  // Character-device specs for COM1..COM4 ("stdio", "file:PATH", "null", "none").
+  std::vector<std::string> serial_specs;
+  bool serial_given = false;
+  bool nographic = false;
+  bool display_none = false;
+  bool no_defaults = false;
+
+  bool no_reboot = false;
+  bool no_shutdown = false;
+  std::string name;
+
+  std::vector<DeviceSpec> devices;
+};
+
+}  // namespace vireo

@@ -1,0 +1,231 @@
+#include "ui/chardev.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "util/error.h"
+#include "util/log.h"
+
+namespace vireo {
+
+namespace {
+
+// Saved terminal settings, restored by restore_terminal() on every exit path
+// (normal return, error, signal). Plain globals because signal handlers and
+// atexit need them; only the stdio backend writes them, once.
+struct termios g_saved_termios;
+std::atomic<bool> g_termios_saved{false};
+std::atomic<bool> g_stdio_in_use{false};
+
+void write_all(int fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        poll(&p, 1, 100);
+        continue;
+      }
+      return;  // the reader went away: output is lost, the guest runs on
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+class NullBackend final : public CharBackend {
+ public:
+  void write(std::span<const uint8_t>) override {}
+};
+
+class FileBackend final : public CharBackend {
+ public:
+  explicit FileBackend(const std::string& path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd_ < 0) throw Error(with_errno("could not open '" + path + "'", errno));
+  }
+  ~FileBackend() override { ::close(fd_); }
+  void write(std::span<const uint8_t> bytes) override { write_all(fd_, bytes.data(), bytes.size()); }
+
+ private:
+  int fd_;
+};
+
+// stdin/stdout. The input thread polls stdin and a wake-up pipe; input waits
+// in pending_ until the frontend has room.
+class StdioBackend final : public CharBackend {
+ public:
+  explicit StdioBackend(CharBackendOptions options) : options_(std::move(options)) {
+    if (g_stdio_in_use.exchange(true)) throw Error("cannot use stdio by multiple character devices");
+    if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(with_errno("pipe", errno));
+    make_terminal_raw();
+  }
+
+  ~StdioBackend() override {
+    detach();
+    ::close(wake_pipe_[0]);
+    ::close(wake_pipe_[1]);
+    restore_terminal();
+    g_stdio_in_use = false;
+  }
+
+  void write(std::span<const uint8_t> bytes) override {
+    write_all(STDOUT_FILENO, bytes.data(), bytes.size());
+  }
+
+  void attach(CharFrontend* frontend) override {
+    detach();
+    frontend_ = frontend;
+    stopping_ = false;
+    thread_ = std::thread([this] { input_loop(); });
+  }
+
+  void detach() override {
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+    wake();
+    thread_.join();
+  }
+
+  void frontend_ready() override { wake(); }
+
+ private:
+  void make_terminal_raw() {
+    if (!isatty(STDIN_FILENO)) return;
+    struct termios t;
+    if (tcgetattr(STDIN_FILENO, &t) != 0) return;
+    if (!g_termios_saved.exchange(true)) {
+      g_saved_termios = t;
+      std::atexit(restore_terminal);
+    }
+    // Raw input like QEMU's stdio chardev, but keep output post-processing
+    // (OPOST) so our own "\n" messages still return the carriage.
+    t.c_iflag &= ~(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+    t.c_lflag &= ~(ECHO | ECHONL | ICANON | IEXTEN);
+    // With -nographic Ctrl-C belongs to the guest; with -serial stdio it
+    // still stops vireo, as in QEMU (signal=on).
+    if (options_.escape_keys) t.c_lflag &= ~ISIG;
+    t.c_cflag &= ~(CSIZE | PARENB);
+    t.c_cflag |= CS8;
+    t.c_cc[VMIN] = 1;
+    t.c_cc[VTIME] = 0;
+    tcsetattr(STDIN_FILENO, TCSANOW, &t);
+  }
+
+  void wake() {
+    uint8_t b = 0;
+    [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &b, 1);
+  }
+
+  // Interprets the -nographic escape prefix; returns the bytes for the guest.
+  std::string filter_escapes(const uint8_t* data, size_t size) {
+    std::string out;
+    for (size_t i = 0; i < size; ++i) {
+      uint8_t c = data[i];
+      if (!options_.escape_keys) {
+        out += static_cast<char>(c);
+        continue;
+      }
+      if (!escape_pending_) {
+        if (c == kCtrlA) {
+          escape_pending_ = true;
+        } else {
+          out += static_cast<char>(c);
+        }
+        continue;
+      }
+      escape_pending_ = false;
+      switch (c) {
+        case 'x':
+          log_error("terminating on signal from the console (Ctrl-A x)");
+          if (options_.on_quit) options_.on_quit();
+          break;
+        case 'h':
+        case '?': {
+          static const char kHelp[] =
+              "\r\nC-a h    print this help\r\n"
+              "C-a x    exit emulator\r\n"
+              "C-a C-a  sends C-a\r\n";
+          write_all(STDOUT_FILENO, reinterpret_cast<const uint8_t*>(kHelp), sizeof kHelp - 1);
+          break;
+        }
+        case kCtrlA:
+          out += static_cast<char>(kCtrlA);
+          break;
+        default:
+          break;  // unknown escapes are swallowed, as in QEMU
+      }
+    }
+    return out;
+  }
+
+  void input_loop() {
+    std::string pending;
+    bool stdin_open = true;
+    while (!stopping_) {
+      // Deliver what the frontend has room for before reading more.
+      if (!pending.empty()) {
+        size_t room = frontend_->can_receive();
+        size_t n = std::min(room, pending.size());
+        if (n > 0) {
+          frontend_->receive({reinterpret_cast<const uint8_t*>(pending.data()), n});
+          pending.erase(0, n);
+        }
+      }
+      struct pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+      bool want_input = stdin_open && pending.size() < 4096;
+      // With bytes pending, poll with a timeout in case frontend_ready() was missed.
+      int r = poll(fds, want_input ? 2 : 1, pending.empty() ? -1 : 10);
+      if (r < 0 && errno != EINTR) break;
+      if (fds[0].revents & POLLIN) {
+        uint8_t drain[64];
+        while (::read(wake_pipe_[0], drain, sizeof drain) > 0) {
+        }
+      }
+      if (want_input && (fds[1].revents & (POLLIN | POLLHUP))) {
+        uint8_t buf[256];
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n <= 0) {
+          if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+          stdin_open = false;  // EOF: the guest simply gets no more input
+          continue;
+        }
+        pending += filter_escapes(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+
+  static constexpr uint8_t kCtrlA = 0x01;
+  CharBackendOptions options_;
+  CharFrontend* frontend_ = nullptr;
+  std::thread thread_;
+  std::atomic<bool> stopping_{false};
+  int wake_pipe_[2] = {-1, -1};
+  bool escape_pending_ = false;  // input thread only
+};
+
+}  // namespace
+
+void restore_terminal() {
+  if (g_termios_saved.load()) tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_termios);
+}
+
+std::unique_ptr<CharBackend> create_char_backend(const std::string& spec,
+                                                 const CharBackendOptions& options) {
+  if (spec == "null") return std::make_unique<NullBackend>();
+  if (spec == "stdio") return std::make_unique<StdioBackend>(options);
+  if (spec.rfind("file:", 0) == 0) return std::make_unique<FileBackend>(spec.substr(5));
+  throw Error("'" + spec.substr(0, spec.find(':')) + "' is not a valid char driver");
+}
+
+}  // namespace vireo
