@@ -1,0 +1,256 @@
+// The two-operand arithmetic and logic family (ADD OR ADC SBB AND SUB XOR
+// CMP), TEST, INC/DEC, NEG and NOT, in every form: Intel SDM vol. 2,
+// "ADD" through "XOR", and opcode map table A-2 rows 0x00-0x3f, 0x80-0x85.
+#include "accel/tcg/exec/families.h"
+#include "accel/tcg/exec/operands.h"
+
+namespace vireo::tcg {
+
+namespace {
+
+// Each operation computes its result and records how flags follow from it.
+struct Add {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    T r = static_cast<T>(a + b);
+    record_flags<T>(cpu, FlagOp::Add, a, b, r);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Or {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    T r = a | b;
+    record_flags<T>(cpu, FlagOp::Logic, a, b, r);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Adc {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    uint8_t carry = cpu.cf();
+    T r = static_cast<T>(a + b + carry);
+    record_flags<T>(cpu, FlagOp::Adc, a, b, r, carry);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Sbb {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    uint8_t carry = cpu.cf();
+    T r = static_cast<T>(a - b - carry);
+    record_flags<T>(cpu, FlagOp::Sbb, a, b, r, carry);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct And {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    T r = a & b;
+    record_flags<T>(cpu, FlagOp::Logic, a, b, r);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Sub {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    T r = static_cast<T>(a - b);
+    record_flags<T>(cpu, FlagOp::Sub, a, b, r);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Xor {
+  template <typename T> static T apply(Cpu& cpu, T a, T b) {
+    T r = a ^ b;
+    record_flags<T>(cpu, FlagOp::Logic, a, b, r);
+    return r;
+  }
+  static constexpr bool kWrites = true;
+};
+struct Cmp : Sub {
+  static constexpr bool kWrites = false;
+};
+struct Test : And {
+  static constexpr bool kWrites = false;
+};
+
+// op Ev,Gv / Eb,Gb: destination is r/m.
+template <typename Op>
+struct AluEG {
+  template <typename T, bool Mem>
+  struct Form {
+    static void run(Cpu& cpu, const Insn& i) {
+      T src = cpu.get<T>(i.reg);
+      if constexpr (Op::kWrites) {
+        modify_rm<T, Mem>(cpu, i, [&](T dst) { return Op::template apply<T>(cpu, dst, src); });
+      } else {
+        Op::template apply<T>(cpu, read_rm<T, Mem>(cpu, i), src);
+      }
+      next(cpu, i);
+    }
+  };
+};
+
+// op Gv,Ev / Gb,Eb: destination is the register.
+template <typename Op>
+struct AluGE {
+  template <typename T, bool Mem>
+  struct Form {
+    static void run(Cpu& cpu, const Insn& i) {
+      T r = Op::template apply<T>(cpu, cpu.get<T>(i.reg), read_rm<T, Mem>(cpu, i));
+      if constexpr (Op::kWrites) cpu.set<T>(i.reg, r);
+      next(cpu, i);
+    }
+  };
+};
+
+// op Ev,Iz / Ev,Ib / Eb,Ib (group 1) and op AL/eAX,imm.
+template <typename Op>
+struct AluEI {
+  template <typename T, bool Mem>
+  struct Form {
+    static void run(Cpu& cpu, const Insn& i) {
+      T src = static_cast<T>(i.imm);
+      if constexpr (Op::kWrites) {
+        modify_rm<T, Mem>(cpu, i, [&](T dst) { return Op::template apply<T>(cpu, dst, src); });
+      } else {
+        Op::template apply<T>(cpu, read_rm<T, Mem>(cpu, i), src);
+      }
+      next(cpu, i);
+    }
+  };
+};
+template <typename Op>
+struct AluAccI {
+  template <typename T, bool Mem>
+  struct Form {
+    static void run(Cpu& cpu, const Insn& i) {
+      T r = Op::template apply<T>(cpu, cpu.get<T>(kRax), static_cast<T>(i.imm));
+      if constexpr (Op::kWrites) cpu.set<T>(kRax, r);
+      next(cpu, i);
+    }
+  };
+};
+
+template <typename T, bool Mem>
+struct IncForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    uint8_t carry = cpu.cf();
+    modify_rm<T, Mem>(cpu, i, [&](T v) {
+      T r = static_cast<T>(v + 1);
+      record_flags<T>(cpu, FlagOp::Inc, v, 1, r, carry);
+      return r;
+    });
+    next(cpu, i);
+  }
+};
+template <typename T, bool Mem>
+struct DecForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    uint8_t carry = cpu.cf();
+    modify_rm<T, Mem>(cpu, i, [&](T v) {
+      T r = static_cast<T>(v - 1);
+      record_flags<T>(cpu, FlagOp::Dec, v, 1, r, carry);
+      return r;
+    });
+    next(cpu, i);
+  }
+};
+// INC/DEC r16/r32 with the register in the opcode (0x40-0x4f outside 64-bit mode).
+template <typename T, bool>
+struct IncRegForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    uint8_t carry = cpu.cf();
+    T v = cpu.get<T>(i.reg);
+    T r = static_cast<T>(v + 1);
+    record_flags<T>(cpu, FlagOp::Inc, v, 1, r, carry);
+    cpu.set<T>(i.reg, r);
+    next(cpu, i);
+  }
+};
+template <typename T, bool>
+struct DecRegForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    uint8_t carry = cpu.cf();
+    T v = cpu.get<T>(i.reg);
+    T r = static_cast<T>(v - 1);
+    record_flags<T>(cpu, FlagOp::Dec, v, 1, r, carry);
+    cpu.set<T>(i.reg, r);
+    next(cpu, i);
+  }
+};
+template <typename T, bool Mem>
+struct NotForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    modify_rm<T, Mem>(cpu, i, [](T v) { return static_cast<T>(~v); });  // flags unaffected
+    next(cpu, i);
+  }
+};
+template <typename T, bool Mem>
+struct NegForm {
+  static void run(Cpu& cpu, const Insn& i) {
+    modify_rm<T, Mem>(cpu, i, [&](T v) {
+      T r = static_cast<T>(T{0} - v);
+      record_flags<T>(cpu, FlagOp::Sub, T{0}, v, r);  // CF = (v != 0)
+      return r;
+    });
+    next(cpu, i);
+  }
+};
+
+// The eight classic operations share one encoding pattern: opcode 8*n+0..5
+// and group-1 extension n.
+template <typename Op>
+void add_operation(std::vector<OpcodeRow>& t, uint8_t n, const char* name) {
+  uint8_t base = static_cast<uint8_t>(n * 8);
+  uint32_t lock = Op::kWrites ? kLockable : 0;
+  t.push_back({op1(base + 0), -1, kAnyPrefix, name, "Eb,Gb", lock, sized_handlers<AluEG<Op>::template Form>()});
+  t.push_back({op1(base + 1), -1, kAnyPrefix, name, "Ev,Gv", lock, sized_handlers<AluEG<Op>::template Form>()});
+  t.push_back({op1(base + 2), -1, kAnyPrefix, name, "Gb,Eb", 0, sized_handlers<AluGE<Op>::template Form>()});
+  t.push_back({op1(base + 3), -1, kAnyPrefix, name, "Gv,Ev", 0, sized_handlers<AluGE<Op>::template Form>()});
+  t.push_back({op1(base + 4), -1, kAnyPrefix, name, "AL,Ib", 0, sized_handlers<AluAccI<Op>::template Form>()});
+  t.push_back({op1(base + 5), -1, kAnyPrefix, name, "rAX,Iz", 0, sized_handlers<AluAccI<Op>::template Form>()});
+  t.push_back({op1(0x80), static_cast<int8_t>(n), kAnyPrefix, name, "Eb,Ib", lock, sized_handlers<AluEI<Op>::template Form>()});
+  t.push_back({op1(0x81), static_cast<int8_t>(n), kAnyPrefix, name, "Ev,Iz", lock, sized_handlers<AluEI<Op>::template Form>()});
+  // 0x82 is an alias of 0x80 outside 64-bit mode.
+  t.push_back({op1(0x82), static_cast<int8_t>(n), kAnyPrefix, name, "Eb,Ib", lock | kInvalid64, sized_handlers<AluEI<Op>::template Form>()});
+  t.push_back({op1(0x83), static_cast<int8_t>(n), kAnyPrefix, name, "Ev,Ib", lock, sized_handlers<AluEI<Op>::template Form>()});
+}
+
+}  // namespace
+
+void add_alu_rows(std::vector<OpcodeRow>& t) {
+  add_operation<Add>(t, 0, "add");
+  add_operation<Or>(t, 1, "or");
+  add_operation<Adc>(t, 2, "adc");
+  add_operation<Sbb>(t, 3, "sbb");
+  add_operation<And>(t, 4, "and");
+  add_operation<Sub>(t, 5, "sub");
+  add_operation<Xor>(t, 6, "xor");
+  add_operation<Cmp>(t, 7, "cmp");
+
+  t.push_back({op1(0x84), -1, kAnyPrefix, "test", "Eb,Gb", 0, sized_handlers<AluEG<Test>::template Form>()});
+  t.push_back({op1(0x85), -1, kAnyPrefix, "test", "Ev,Gv", 0, sized_handlers<AluEG<Test>::template Form>()});
+  t.push_back({op1(0xa8), -1, kAnyPrefix, "test", "AL,Ib", 0, sized_handlers<AluAccI<Test>::template Form>()});
+  t.push_back({op1(0xa9), -1, kAnyPrefix, "test", "rAX,Iz", 0, sized_handlers<AluAccI<Test>::template Form>()});
+  t.push_back({op1(0xf6), 0, kAnyPrefix, "test", "Eb,Ib", 0, sized_handlers<AluEI<Test>::template Form>()});
+  t.push_back({op1(0xf6), 1, kAnyPrefix, "test", "Eb,Ib", 0, sized_handlers<AluEI<Test>::template Form>()});  // undocumented alias
+  t.push_back({op1(0xf7), 0, kAnyPrefix, "test", "Ev,Iz", 0, sized_handlers<AluEI<Test>::template Form>()});
+  t.push_back({op1(0xf7), 1, kAnyPrefix, "test", "Ev,Iz", 0, sized_handlers<AluEI<Test>::template Form>()});
+  t.push_back({op1(0xf6), 2, kAnyPrefix, "not", "Eb", kLockable, sized_handlers<NotForm>()});
+  t.push_back({op1(0xf7), 2, kAnyPrefix, "not", "Ev", kLockable, sized_handlers<NotForm>()});
+  t.push_back({op1(0xf6), 3, kAnyPrefix, "neg", "Eb", kLockable, sized_handlers<NegForm>()});
+  t.push_back({op1(0xf7), 3, kAnyPrefix, "neg", "Ev", kLockable, sized_handlers<NegForm>()});
+
+  t.push_back({op1(0xfe), 0, kAnyPrefix, "inc", "Eb", kLockable, sized_handlers<IncForm>()});
+  t.push_back({op1(0xfe), 1, kAnyPrefix, "dec", "Eb", kLockable, sized_handlers<DecForm>()});
+  t.push_back({op1(0xff), 0, kAnyPrefix, "inc", "Ev", kLockable, sized_handlers<IncForm>()});
+  t.push_back({op1(0xff), 1, kAnyPrefix, "dec", "Ev", kLockable, sized_handlers<DecForm>()});
+  for (uint8_t r = 0; r < 8; ++r) {
+    // In 64-bit mode these bytes are REX prefixes, consumed before lookup.
+    t.push_back({op1(0x40 + r), -1, kAnyPrefix, "inc", "Zv", kInvalid64, sized_handlers<IncRegForm>()});
+    t.push_back({op1(0x48 + r), -1, kAnyPrefix, "dec", "Zv", kInvalid64, sized_handlers<DecRegForm>()});
+  }
+}
+
+}  // namespace vireo::tcg

@@ -1,0 +1,28 @@
+// The instruction families. Each family file contributes its rows of the
+// decode table; decoder.cpp gathers them in add_all_rows().
+#pragma once
+
+#include <vector>
+
+#include "accel/tcg/decoder.h"
+
+namespace vireo::tcg {
+
+void add_alu_rows(std::vector<OpcodeRow>& table);      // alu.cpp: add..cmp, test, inc/dec, neg/not
+void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
+void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
+void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
+void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
+
+inline void add_all_rows(std::vector<OpcodeRow>& table) {
+  add_alu_rows(table);
+  add_data_rows(table);
+  add_control_rows(table);
+  add_io_rows(table);
+  add_system_rows(table);
+}
+
+// Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc).
+bool condition(const Cpu& cpu, unsigned cc);
+
+}  // namespace vireo::tcg

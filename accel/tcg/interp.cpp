@@ -1,0 +1,229 @@
+#include "accel/tcg/interp.h"
+
+#include <algorithm>
+
+#include "accel/tcg/decoder.h"
+#include "accel/tcg/system.h"
+
+namespace vireo::tcg {
+
+namespace {
+
+constexpr size_t kMaxBlockInsns = 64;
+constexpr size_t kMaxCachedBlocks = 1u << 20;
+
+unsigned mode_index(unsigned code_bits) { return code_bits == 16 ? 0 : code_bits == 32 ? 1 : 2; }
+
+// Exception classes for the double-fault rules (SDM vol. 3 §6.15, table 6-5).
+bool contributory(uint8_t v) { return v == 0 || (v >= 10 && v <= 13); }
+
+}  // namespace
+
+void Interpreter::post_event(uint32_t bits) {
+  cpu_.events.fetch_or(bits, std::memory_order_acq_rel);
+  std::lock_guard lock(wait_mutex_);
+  wake_.notify_all();
+}
+
+bool Interpreter::block_is_current(const Block& b) const {
+  for (int p = 0; p < 2; ++p) {
+    if (b.phys_page[p] != ~0ull && cpu_.phys->generation(b.phys_page[p]) != b.generation[p]) return false;
+  }
+  return true;
+}
+
+Block* Interpreter::find_block() {
+  const SegmentCache& cs = cpu_.seg[kCs];
+  uint64_t linear;
+  if (cpu_.code_bits == 64) {
+    linear = cpu_.rip;
+  } else {
+    if (cpu_.rip > cs.limit) raise_gp(0);
+    linear = (cs.base + cpu_.rip) & 0xffffffffull;
+  }
+  JumpCacheEntry& slot = jump_cache_[(linear ^ (linear >> 12)) % kJumpCacheSize];
+  if (slot.linear == linear && slot.code_bits == cpu_.code_bits &&
+      slot.mapping_generation == cpu_.mapping_generation && block_is_current(*slot.block)) {
+    return slot.block;
+  }
+  uint64_t paddr = cpu_.translate(linear, Access::Execute, cpu_.cpl == 3);
+  uint64_t key = (paddr << 2) | mode_index(cpu_.code_bits);
+  auto it = blocks_.find(key);
+  Block* block;
+  if (it != blocks_.end() && block_is_current(*it->second)) {
+    block = it->second.get();
+  } else {
+    if (blocks_.size() >= kMaxCachedBlocks) {
+      blocks_.clear();
+      std::fill(jump_cache_.begin(), jump_cache_.end(), JumpCacheEntry{});
+    }
+    block = decode_block(linear, paddr);
+    blocks_[key].reset(block);
+  }
+  slot = {linear, cpu_.mapping_generation, cpu_.code_bits, block};
+  return block;
+}
+
+Block* Interpreter::decode_block(uint64_t linear, uint64_t paddr) {
+  auto block = std::make_unique<Block>();
+  // The bytes from rip to the end of its page, plus up to 15 from the next
+  // page when the last instruction straddles the boundary.
+  size_t in_page = kPageSize - (linear & 0xfff);
+  uint8_t bytes[kPageSize + 16];
+  cpu_.read_slow(linear, bytes, static_cast<unsigned>(in_page), cpu_.cpl == 3);
+  size_t available = in_page;
+  bool have_next_page = false;
+
+  block->phys_page[0] = paddr & kPageMask;
+  cpu_.phys->mark_code(paddr);
+  size_t pos = 0;
+  while (block->insns.size() < kMaxBlockInsns && pos < in_page) {
+    Insn insn;
+    DecodeStatus status = decode(bytes + pos, available - pos, cpu_.code_bits, insn);
+    if (status == DecodeStatus::NeedMoreBytes) {
+      if (have_next_page || available - pos >= 15) break;  // cannot happen: decode caps at 15
+      // Only the block's first instruction may fault on fetching the next
+      // page; a later one ends the block so the fault comes when it runs.
+      uint64_t next_linear = (linear & kPageMask) + kPageSize;
+      if (cpu_.code_bits != 64) next_linear &= 0xffffffffull;
+      uint64_t next_paddr;
+      try {
+        next_paddr = cpu_.translate(next_linear, Access::Execute, cpu_.cpl == 3);
+      } catch (const GuestFault&) {
+        if (!block->insns.empty()) break;
+        throw;
+      }
+      cpu_.read_slow(next_linear, bytes + in_page, 15, cpu_.cpl == 3);
+      available = in_page + 15;
+      have_next_page = true;
+      block->phys_page[1] = next_paddr & kPageMask;
+      cpu_.phys->mark_code(next_paddr);
+      continue;
+    }
+    pos += insn.length;
+    block->insns.push_back(insn);
+    if (ends_block(insn)) break;
+  }
+  for (int p = 0; p < 2; ++p) {
+    if (block->phys_page[p] != ~0ull) block->generation[p] = cpu_.phys->generation(block->phys_page[p]);
+  }
+  // Pages just marked as code must lose their fast write entries before
+  // this block runs, or it could rewrite itself unnoticed.
+  cpu_.check_code_epoch();
+  return block.release();
+}
+
+void Interpreter::execute(Block& block) {
+  cpu_.end_block = false;
+  const Insn* insn = block.insns.data();
+  const Insn* end = insn + block.insns.size();
+  if (cpu_.interrupt_shadow) end = insn + 1;  // one instruction, then interrupts may come
+  const Insn* first = insn;
+  try {
+    for (; insn != end; ++insn) {
+      insn->exec(cpu_, *insn);
+      if (cpu_.end_block) {
+        ++insn;
+        break;
+      }
+    }
+  } catch (...) {
+    cpu_.instructions += static_cast<uint64_t>(insn - first);
+    cpu_.interrupt_shadow = false;
+    throw;
+  }
+  cpu_.instructions += static_cast<uint64_t>(insn - first);
+  if (insn != first) cpu_.interrupt_shadow = cpu_.interrupt_shadow && (insn - first) == 0;
+}
+
+void Interpreter::deliver_fault(const GuestFault& fault) {
+  // A fault while delivering another becomes #DF when both are
+  // contributory or a page fault is involved; a fault while delivering #DF
+  // shuts the CPU down.
+  uint8_t vector = fault.vector;
+  bool has_error = fault.has_error_code;
+  uint32_t error = fault.error_code;
+  if (delivering_vector_ >= 0) {
+    uint8_t first = static_cast<uint8_t>(delivering_vector_);
+    if (first == kDoubleFault) throw TripleFault{};
+    bool to_double = (contributory(first) && contributory(vector)) ||
+                     (first == kPageFault && (contributory(vector) || vector == kPageFault));
+    if (to_double) {
+      vector = kDoubleFault;
+      has_error = true;
+      error = 0;
+    }
+  }
+  int saved = delivering_vector_;
+  delivering_vector_ = vector;
+  try {
+    deliver_interrupt(cpu_, vector, has_error, error, false, cpu_.rip);
+  } catch (const GuestFault& nested) {
+    deliver_fault(nested);
+  }
+  delivering_vector_ = saved;
+}
+
+bool Interpreter::take_external_interrupt() {
+  if (cpu_.interrupts == nullptr || !(cpu_.rflags & kIf) || cpu_.interrupt_shadow) return false;
+  if (cpu_.interrupts->pending_vector() < 0) return false;
+  int vector = cpu_.interrupts->acknowledge();
+  if (vector < 0) return false;
+  cpu_.halted = false;
+  try {
+    deliver_interrupt(cpu_, static_cast<uint8_t>(vector), false, 0, false, cpu_.rip);
+  } catch (const GuestFault& fault) {
+    deliver_fault(fault);
+  }
+  return true;
+}
+
+void Interpreter::service_events() {
+  uint32_t events = cpu_.events.load(std::memory_order_acquire);
+  if (events & kEventTlbFlush) {
+    cpu_.events.fetch_and(~kEventTlbFlush, std::memory_order_acq_rel);
+    cpu_.flush_tlb();
+  }
+  if (events & kEventInterrupt) {
+    cpu_.events.fetch_and(~kEventInterrupt, std::memory_order_acq_rel);
+  }
+  take_external_interrupt();
+}
+
+bool Interpreter::step_block() {
+  try {
+    cpu_.check_code_epoch();
+    execute(*find_block());
+  } catch (const GuestFault& fault) {
+    try {
+      deliver_fault(fault);
+    } catch (const TripleFault&) {
+      return false;
+    }
+  } catch (const TripleFault&) {
+    return false;
+  }
+  return true;
+}
+
+RunResult Interpreter::run() {
+  for (;;) {
+    if (cpu_.events.load(std::memory_order_acquire) & kEventKick) {
+      cpu_.events.fetch_and(~kEventKick, std::memory_order_acq_rel);
+      return RunResult::Kicked;
+    }
+    service_events();
+    if (cpu_.halted) {
+      std::unique_lock lock(wait_mutex_);
+      wake_.wait(lock, [this] { return cpu_.events.load(std::memory_order_acquire) != 0; });
+      continue;
+    }
+    // Run blocks until something needs the loop's attention.
+    for (int n = 0; n < 256 && !cpu_.halted; ++n) {
+      if (!step_block()) return RunResult::TripleFault;
+      if (cpu_.events.load(std::memory_order_relaxed) != 0) break;
+    }
+  }
+}
+
+}  // namespace vireo::tcg

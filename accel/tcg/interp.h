@@ -1,0 +1,73 @@
+// The interpreter loop: finds (or decodes) the block of pre-decoded
+// instructions at the current rip and runs it, handling exceptions,
+// interrupts, HLT and kicks between blocks.
+//
+// Blocks are decoded once per physical address and code size and reused
+// until a write to their page makes them stale (PhysMemory's generations).
+//
+// Threads: an Interpreter belongs to its vCPU's thread, except post_event(),
+// which any thread may call.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "accel/tcg/cpu.h"
+#include "accel/tcg/insn.h"
+
+namespace vireo::tcg {
+
+struct Block {
+  uint64_t phys_page[2] = {~0ull, ~0ull};  // pages its bytes come from
+  uint32_t generation[2] = {0, 0};         // their generations when decoded
+  std::vector<Insn> insns;
+};
+
+enum class RunResult { Kicked, TripleFault };
+
+class Interpreter {
+ public:
+  explicit Interpreter(Cpu& cpu) : cpu_(cpu) {}
+
+  // Runs until kicked or the CPU shuts down.
+  RunResult run();
+
+  // Sets event bits (Cpu::events) and wakes the vCPU if it is halted.
+  void post_event(uint32_t bits);
+
+  // Executes at most one block; for tests. Returns false on triple fault.
+  bool step_block();
+
+  size_t cached_blocks() const { return blocks_.size(); }
+
+ private:
+  struct JumpCacheEntry {
+    uint64_t linear = ~0ull;
+    uint64_t mapping_generation = 0;
+    unsigned code_bits = 0;
+    Block* block = nullptr;
+  };
+  static constexpr size_t kJumpCacheSize = 4096;
+
+  Block* find_block();
+  Block* decode_block(uint64_t linear, uint64_t paddr);
+  bool block_is_current(const Block& b) const;
+  void execute(Block& block);
+  void deliver_fault(const GuestFault& fault);
+  void service_events();
+  bool take_external_interrupt();
+
+  Cpu& cpu_;
+  std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;  // key: paddr << 2 | mode
+  std::vector<JumpCacheEntry> jump_cache_ = std::vector<JumpCacheEntry>(kJumpCacheSize);
+  std::mutex wait_mutex_;
+  std::condition_variable wake_;
+  // Nested-fault tracking for double/triple faults while delivering.
+  int delivering_vector_ = -1;
+};
+
+}  // namespace vireo::tcg

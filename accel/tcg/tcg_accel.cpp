@@ -1,0 +1,65 @@
+#include "accel/tcg/tcg_accel.h"
+
+#include "accel/tcg/interp.h"
+#include "accel/tcg/phys_memory.h"
+#include "hw/core/guest_memory.h"
+#include "hw/core/io_bus.h"
+
+namespace vireo {
+
+namespace {
+
+class TcgVcpu final : public Vcpu {
+ public:
+  TcgVcpu(unsigned index, unsigned cpu_count, const CpuModel& model, tcg::PhysMemory& phys, VcpuIo io)
+      : interpreter_(cpu_) {
+    cpu_.index = index;
+    cpu_.cpu_count = cpu_count;
+    cpu_.model = &model;
+    cpu_.phys = &phys;
+    cpu_.pio = &io.pio;
+  }
+
+  unsigned index() const override { return cpu_.index; }
+
+  VcpuStop run() override {
+    return interpreter_.run() == tcg::RunResult::Kicked ? VcpuStop::Kicked : VcpuStop::TripleFault;
+  }
+
+  void kick() override { interpreter_.post_event(tcg::kEventKick); }
+
+  X86CpuState state() override { return cpu_.save_state(); }
+  void set_state(const X86CpuState& state) override { cpu_.load_state(state); }
+  std::string error() const override { return {}; }
+
+ private:
+  tcg::Cpu cpu_;
+  tcg::Interpreter interpreter_;
+};
+
+class TcgAccelerator final : public Accelerator {
+ public:
+  std::string_view name() const override { return "tcg"; }
+
+  void map_memory(const GuestMemory& memory) override { memory_ = &memory; }
+
+  // The interrupt controllers are software devices of the machine.
+  bool has_irqchip() const override { return false; }
+  void set_irq_line(unsigned, bool) override {}
+
+  std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count, const CpuModel& model,
+                                    VcpuIo io) override {
+    if (!phys_) phys_ = std::make_unique<tcg::PhysMemory>(*memory_, io.mmio);
+    return std::make_unique<TcgVcpu>(index, cpu_count, model, *phys_, io);
+  }
+
+ private:
+  const GuestMemory* memory_ = nullptr;
+  std::unique_ptr<tcg::PhysMemory> phys_;
+};
+
+}  // namespace
+
+std::unique_ptr<Accelerator> create_tcg_accelerator() { return std::make_unique<TcgAccelerator>(); }
+
+}  // namespace vireo
