@@ -15,11 +15,40 @@ namespace vireo {
 
 class GuestMemory;
 class IoBus;
+class BusDevice;
+
+// A vCPU's local interrupt controller (the local APIC), for accelerators
+// without a built-in irqchip. The vCPU asks it, on its own thread, what to
+// deliver; the controller tells the vCPU through Vcpu::post_event().
+class LocalInterruptController {
+ public:
+  virtual ~LocalInterruptController() = default;
+  // Vector of the highest-priority interrupt the CPU could take now, or -1.
+  virtual int pending_vector() = 0;
+  // The CPU accepts it (the INTA cycle): returns the vector to deliver, or
+  // -1 if it vanished meanwhile.
+  virtual int acknowledge() = 0;
+  // The controller's registers as the CPU sees them in its APIC page
+  // (offsets within the 4 KiB page at IA32_APIC_BASE).
+  virtual BusDevice& registers() = 0;
+  // IA32_APIC_BASE was written (enable bit, base address, x2APIC mode).
+  virtual void apic_base_changed(uint64_t apic_base) = 0;
+};
 
 // Where a vCPU sends the port and MMIO accesses the guest makes.
 struct VcpuIo {
   IoBus& pio;
   IoBus& mmio;
+  // Null when the accelerator has its own irqchip (kvm).
+  LocalInterruptController* local_apic = nullptr;
+};
+
+// Asynchronous events for a vCPU, posted from device threads.
+enum class VcpuEvent {
+  Interrupt,  // the local interrupt controller may have something to deliver
+  Nmi,
+  Init,       // INIT IPI: reset to the wait-for-SIPI state
+  Sipi,       // startup IPI with a vector: start at vector * 4096 in real mode
 };
 
 enum class VcpuStop {
@@ -41,6 +70,13 @@ class Vcpu {
 
   // Makes a current or the next run() return VcpuStop::Kicked soon.
   virtual void kick() = 0;
+
+  // From any thread: an interrupt controller signals this vCPU (wakes it
+  // from HLT). Accelerators with a built-in irqchip never receive these.
+  virtual void post_event(VcpuEvent event, uint8_t vector = 0) {
+    (void)event;
+    (void)vector;
+  }
 
   virtual X86CpuState state() = 0;
   virtual void set_state(const X86CpuState& state) = 0;

@@ -25,6 +25,7 @@ X86CpuState power_on_cpu_state(uint32_t processor_signature, bool bootstrap_proc
   s.cr0 = kCr0Et | kCr0Cd | kCr0Nw;
   // IA32_APIC_BASE after reset: 0xfee00000, enabled, BSP flag on CPU 0.
   s.apic_base = 0xfee00000ull | (1ull << 11) | (bootstrap_processor ? 1ull << 8 : 0);
+  s.waiting_for_sipi = !bootstrap_processor;
   return s;
 }
 

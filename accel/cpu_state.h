@@ -70,6 +70,9 @@ struct X86CpuState {
   uint64_t cr8 = 0;
   uint64_t efer = 0;
   uint64_t apic_base = 0;
+  // An application processor after RESET/INIT waits for a startup IPI
+  // instead of fetching at the reset vector (SDM vol. 3 §9.4).
+  bool waiting_for_sipi = false;
 };
 
 // The state after RESET/INIT (Intel SDM vol. 3 §9.1.1, table 9-1): real

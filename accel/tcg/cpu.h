@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "accel/accel.h"
 #include "accel/cpu_model.h"
 #include "accel/cpu_state.h"
 #include "accel/tcg/fault.h"
@@ -66,17 +67,6 @@ inline constexpr uint32_t kEventInit = 1u << 3;
 inline constexpr uint32_t kEventSipi = 1u << 4;
 inline constexpr uint32_t kEventTlbFlush = 1u << 5;
 
-// Where external interrupts come from: the local APIC (or, before the
-// software irqchip exists, nothing). Called on the vCPU's thread.
-class InterruptSource {
- public:
-  virtual ~InterruptSource() = default;
-  // Vector of the highest-priority deliverable interrupt, or -1.
-  virtual int pending_vector() = 0;
-  // The CPU takes it (INTA): returns the vector to deliver.
-  virtual int acknowledge() = 0;
-};
-
 struct Cpu {
   // --- architectural registers ---
   uint64_t gpr[kGprCount] = {};
@@ -102,6 +92,9 @@ struct Cpu {
 
   // --- execution state ---
   bool halted = false;
+  bool waiting_for_sipi = false;  // an application processor before its startup IPI
+  bool nmi_blocked = false;       // from NMI delivery until the next IRET
+  uint8_t sipi_vector = 0;
   bool end_block = false;       // set by handlers that must leave the current block
   bool interrupt_shadow = false;  // after STI / MOV SS: no interrupt before the next insn
   std::atomic<uint32_t> events{0};
@@ -109,7 +102,8 @@ struct Cpu {
   unsigned index = 0;
   PhysMemory* phys = nullptr;
   class IoBus* pio = nullptr;
-  InterruptSource* interrupts = nullptr;
+  // The local APIC (software irqchip); null until the machine provides one.
+  LocalInterruptController* interrupts = nullptr;
   const CpuModel* model = nullptr;
   uint32_t cpu_count = 1;
 
@@ -218,6 +212,10 @@ struct Cpu {
   }
 
   void read_slow(uint64_t lin, void* out, unsigned size, bool user);
+  // Physical MMIO, with this CPU's local APIC page taking precedence.
+  uint64_t mmio_read(uint64_t paddr, unsigned size);
+  void mmio_write(uint64_t paddr, unsigned size, uint64_t value);
+  bool is_local_apic_page(uint64_t paddr) const;
   void write_slow(uint64_t lin, const void* in, unsigned size, bool user);
 
   // Linear → physical for `access`, raising #PF; fills the TLB.

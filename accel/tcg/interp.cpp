@@ -180,12 +180,26 @@ bool Interpreter::take_external_interrupt() {
 
 void Interpreter::service_events() {
   uint32_t events = cpu_.events.load(std::memory_order_acquire);
-  if (events & kEventTlbFlush) {
-    cpu_.events.fetch_and(~kEventTlbFlush, std::memory_order_acq_rel);
-    cpu_.flush_tlb();
-  }
-  if (events & kEventInterrupt) {
-    cpu_.events.fetch_and(~kEventInterrupt, std::memory_order_acq_rel);
+  auto take = [&](uint32_t bit) {
+    if (!(events & bit)) return false;
+    cpu_.events.fetch_and(~bit, std::memory_order_acq_rel);
+    return true;
+  };
+  if (take(kEventTlbFlush)) cpu_.flush_tlb();
+  if (take(kEventInit)) enter_init_state(cpu_);
+  if (take(kEventSipi) && cpu_.waiting_for_sipi) start_from_sipi(cpu_, cpu_.sipi_vector);
+  if (cpu_.waiting_for_sipi) return;  // INIT/SIPI only, until started
+  take(kEventInterrupt);
+  if ((events & kEventNmi) && !cpu_.nmi_blocked) {
+    take(kEventNmi);
+    // NMIs stay blocked until the next IRET (SDM vol. 3 §6.7.1).
+    cpu_.nmi_blocked = true;
+    cpu_.halted = false;
+    try {
+      deliver_interrupt(cpu_, kNmiVector, false, 0, false, cpu_.rip);
+    } catch (const GuestFault& fault) {
+      deliver_fault(fault);
+    }
   }
   take_external_interrupt();
 }
@@ -212,10 +226,20 @@ RunResult Interpreter::run() {
       cpu_.events.fetch_and(~kEventKick, std::memory_order_acq_rel);
       return RunResult::Kicked;
     }
-    service_events();
-    if (cpu_.halted) {
+    try {
+      service_events();
+    } catch (const TripleFault&) {
+      return RunResult::TripleFault;
+    }
+    if (cpu_.halted || cpu_.waiting_for_sipi) {
       std::unique_lock lock(wait_mutex_);
-      wake_.wait(lock, [this] { return cpu_.events.load(std::memory_order_acquire) != 0; });
+      // Sleep until an event; a pending external interrupt that is already
+      // deliverable also ends HLT (checked by service_events next time round).
+      wake_.wait(lock, [this] {
+        return cpu_.events.load(std::memory_order_acquire) != 0 ||
+               (cpu_.halted && !cpu_.waiting_for_sipi && (cpu_.rflags & kIf) && cpu_.interrupts &&
+                cpu_.interrupts->pending_vector() >= 0);
+      });
       continue;
     }
     // Run blocks until something needs the loop's attention.

@@ -3,6 +3,7 @@
 
 #include "accel/tcg/cpu.h"
 #include "hw/core/io_bus.h"
+#include "util/log.h"
 
 namespace vireo::tcg {
 
@@ -198,7 +199,7 @@ uint64_t Cpu::translate(uint64_t lin, Access access, bool user) {
   // Fill the TLB for this 4 KiB piece.
   bool ram_writable = false;
   uint8_t* host = phys->page(w.paddr, &ram_writable);
-  if (host != nullptr) {
+  if (host != nullptr && !is_local_apic_page(w.paddr)) {
     TlbEntry& e = tlb[user][(lin >> 12) % kTlbEntries];
     uint64_t lin_page = lin & kPageMask;
     e.host_minus_linear = reinterpret_cast<uintptr_t>(host) - lin_page;
@@ -224,7 +225,7 @@ void Cpu::read_slow(uint64_t lin, void* out, unsigned size, bool user) {
       for (unsigned done = 0; done < chunk;) {
         unsigned piece = std::min(8u, chunk - done);
         while (piece & (piece - 1)) --piece;  // 1, 2, 4 or 8
-        uint64_t v = phys->mmio_read(paddr + done, piece);
+        uint64_t v = mmio_read(paddr + done, piece);
         std::memcpy(dst + done, &v, piece);
         done += piece;
       }
@@ -258,12 +259,34 @@ void Cpu::write_slow(uint64_t lin, const void* in, unsigned size, bool user) {
         while (piece & (piece - 1)) --piece;
         uint64_t v = 0;
         std::memcpy(&v, src + done, piece);
-        phys->mmio_write(paddr[i] + done, piece, v);
+        mmio_write(paddr[i] + done, piece, v);
         done += piece;
       }
     }
     src += chunk;
   }
+}
+
+bool Cpu::is_local_apic_page(uint64_t paddr) const {
+  // Each CPU sees its own local APIC at IA32_APIC_BASE while it is enabled
+  // (SDM vol. 3 §10.4.4), whatever other devices sit there.
+  constexpr uint64_t kApicGlobalEnable = 1ull << 11;
+  return interrupts != nullptr && (apic_base & kApicGlobalEnable) &&
+         (paddr & kPageMask) == (apic_base & 0xffffff000ull);
+}
+
+uint64_t Cpu::mmio_read(uint64_t paddr, unsigned size) {
+  if (is_local_apic_page(paddr)) return interrupts->registers().read(paddr & 0xfff, size);
+  return phys->mmio_read(paddr, size);
+}
+
+void Cpu::mmio_write(uint64_t paddr, unsigned size, uint64_t value) {
+  if (is_local_apic_page(paddr)) {
+    interrupts->registers().write(paddr & 0xfff, size, value);
+    end_block = true;  // an EOI or IPI may make an interrupt deliverable
+    return;
+  }
+  phys->mmio_write(paddr, size, value);
 }
 
 void* Cpu::host_pointer_for_write(uint64_t lin, unsigned size) {
@@ -305,6 +328,8 @@ void Cpu::load_state(const X86CpuState& s) {
   cr8 = s.cr8;
   efer = s.efer;
   apic_base = s.apic_base;
+  waiting_for_sipi = s.waiting_for_sipi;
+  if (interrupts) interrupts->apic_base_changed(apic_base);
   // KVM's convention, which X86CpuState follows: CPL is SS.DPL.
   cpl = (cr0 & kCr0Pe) ? ((rflags & kVm) ? 3 : seg[kSs].dpl) : 0;
   halted = false;
@@ -329,6 +354,7 @@ X86CpuState Cpu::save_state() const {
   s.cr8 = cr8;
   s.efer = efer;
   s.apic_base = apic_base;
+  s.waiting_for_sipi = waiting_for_sipi;
   return s;
 }
 

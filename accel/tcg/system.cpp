@@ -76,6 +76,40 @@ void write_cr4(Cpu& cpu, uint64_t value) {
   cpu.end_block = true;
 }
 
+void write_apic_base(Cpu& cpu, uint64_t value) {
+  cpu.apic_base = value;
+  if (cpu.interrupts) cpu.interrupts->apic_base_changed(value);
+  cpu.flush_tlb();  // the APIC page may have moved over cached translations
+  cpu.end_block = true;
+}
+
+void enter_init_state(Cpu& cpu) {
+  X86CpuState s = power_on_cpu_state(cpu.model ? cpu.model->signature() : 0x600,
+                                     cpu.apic_base & (1ull << 8));
+  s.apic_base = cpu.apic_base;
+  FpuState fpu = cpu.fpu;
+  Msrs msr = cpu.msr;
+  cpu.load_state(s);
+  cpu.fpu = fpu;
+  cpu.msr = msr;
+  cpu.waiting_for_sipi = !(cpu.apic_base & (1ull << 8));
+  cpu.halted = false;
+  cpu.nmi_blocked = false;
+  cpu.end_block = true;
+}
+
+void start_from_sipi(Cpu& cpu, uint8_t vector) {
+  SegmentCache& cs = cpu.seg[kCs];
+  cs.selector = static_cast<uint16_t>(vector << 8);
+  cs.base = uint64_t{vector} << 12;
+  cs.limit = 0xffff;
+  cpu.rip = 0;
+  cpu.waiting_for_sipi = false;
+  cpu.halted = false;
+  cpu.update_mode();
+  cpu.end_block = true;
+}
+
 void write_efer(Cpu& cpu, uint64_t value) {
   cpu.efer = (value & ~kEferLma) | (cpu.efer & kEferLma);
   cpu.update_mode();

@@ -32,5 +32,14 @@ void write_cr0(Cpu& cpu, uint64_t value);
 void write_cr3(Cpu& cpu, uint64_t value);
 void write_cr4(Cpu& cpu, uint64_t value);
 void write_efer(Cpu& cpu, uint64_t value);
+// IA32_APIC_BASE (MSR 0x1b): tells the local APIC, which may move its page.
+void write_apic_base(Cpu& cpu, uint64_t value);
+
+// The state INIT leaves a CPU in (SDM vol. 3 §9.1.1, table 9-1): like
+// RESET but keeping the x87/SSE state, MTRRs and APIC base; an AP then
+// waits for a startup IPI.
+void enter_init_state(Cpu& cpu);
+// A startup IPI with `vector`: real mode at vector * 0x1000 (SDM §10.6.1).
+void start_from_sipi(Cpu& cpu, uint8_t vector);
 
 }  // namespace vireo::tcg

@@ -18,6 +18,7 @@ class TcgVcpu final : public Vcpu {
     cpu_.model = &model;
     cpu_.phys = &phys;
     cpu_.pio = &io.pio;
+    cpu_.interrupts = io.local_apic;
   }
 
   unsigned index() const override { return cpu_.index; }
@@ -27,6 +28,19 @@ class TcgVcpu final : public Vcpu {
   }
 
   void kick() override { interpreter_.post_event(tcg::kEventKick); }
+
+  void post_event(VcpuEvent event, uint8_t vector) override {
+    switch (event) {
+      case VcpuEvent::Interrupt: interpreter_.post_event(tcg::kEventInterrupt); break;
+      case VcpuEvent::Nmi: interpreter_.post_event(tcg::kEventNmi); break;
+      case VcpuEvent::Init: interpreter_.post_event(tcg::kEventInit); break;
+      case VcpuEvent::Sipi:
+        // Written before the event bit is published (release in post_event).
+        cpu_.sipi_vector = vector;
+        interpreter_.post_event(tcg::kEventSipi);
+        break;
+    }
+  }
 
   X86CpuState state() override { return cpu_.save_state(); }
   void set_state(const X86CpuState& state) override { cpu_.load_state(state); }
