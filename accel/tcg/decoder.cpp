@@ -143,6 +143,9 @@ RowShape parse_shape(const OpcodeRow& row) {
         break;
     }
   }
+  // A row that names ModRM.reg or ModRM.rm has a ModRM byte even without
+  // operands (LFENCE is 0F AE /5 with mod = 3).
+  if (row.ext >= 0 || row.rm >= 0) shape.modrm = true;
   // Control/debug register moves ignore mod: always register forms.
   if (row.operands[0] == 'C' || row.operands[0] == 'D' ||
       (row.operands[0] == 'R' && (std::strstr(row.operands, ",C") || std::strstr(row.operands, ",D")))) {
