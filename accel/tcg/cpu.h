@@ -161,7 +161,19 @@ struct Cpu {
 
   // Memory --------------------------------------------------------------
   // Segment checks and the linear address of [offset, offset + size).
-  uint64_t linear(unsigned segment, uint64_t offset, unsigned size, Access access);
+  // 64-bit mode (the common case) is inline: no limits, FS/GS bases, and
+  // the canonical-address check.
+  uint64_t linear(unsigned segment, uint64_t offset, unsigned size, Access access) {
+    if (code_bits == 64) [[likely]] {
+      uint64_t lin = offset + (segment >= kFs ? seg[segment].base : 0);
+      if (static_cast<uint64_t>(static_cast<int64_t>(lin << 16) >> 16) != lin) [[unlikely]] {
+        raise_fault(segment == kSs ? kStackFault : kGeneralProtection, 0);
+      }
+      return lin;
+    }
+    return linear_legacy(segment, offset, size, access);
+  }
+  uint64_t linear_legacy(unsigned segment, uint64_t offset, unsigned size, Access access);
 
   // Reads/writes through the TLB; the slow paths walk the page tables,
   // reach MMIO, straddle pages, note code writes and raise #PF.

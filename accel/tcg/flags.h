@@ -54,12 +54,44 @@ struct LazyFlags {
 // The six arithmetic flags the lazy state describes.
 uint64_t compute_arithmetic_flags(const LazyFlags& lazy);
 
-// Fast single-flag reads for conditional branches.
-bool lazy_zf(const LazyFlags& lazy);
-bool lazy_sf(const LazyFlags& lazy);
-bool lazy_cf(const LazyFlags& lazy);
-bool lazy_of(const LazyFlags& lazy);
-
 inline uint64_t size_mask(unsigned bits) { return bits >= 64 ? ~0ull : (1ull << bits) - 1; }
+
+// Single-flag reads, inline because conditional branches live on them.
+inline bool lazy_zf(const LazyFlags& f) { return (f.result & size_mask(f.size_bits)) == 0; }
+
+inline bool lazy_sf(const LazyFlags& f) { return (f.result >> (f.size_bits - 1)) & 1; }
+
+inline bool lazy_cf(const LazyFlags& f) {
+  uint64_t mask = size_mask(f.size_bits);
+  uint64_t a = f.src1 & mask, b = f.src2 & mask, r = f.result & mask;
+  switch (f.op) {
+    case FlagOp::Add: return r < a;
+    case FlagOp::Adc: return f.carry_in ? r <= a : r < a;
+    case FlagOp::Sub: return a < b;
+    case FlagOp::Sbb: return f.carry_in ? a <= b : a < b;
+    case FlagOp::Inc:
+    case FlagOp::Dec: return f.carry_in;
+    case FlagOp::Logic:
+    case FlagOp::Materialized: break;
+  }
+  return false;
+}
+
+inline bool lazy_of(const LazyFlags& f) {
+  uint64_t sign = 1ull << (f.size_bits - 1);
+  uint64_t a = f.src1, b = f.src2, r = f.result;
+  switch (f.op) {
+    // Both operands have the same sign and the result's differs.
+    case FlagOp::Add:
+    case FlagOp::Adc: return ((a ^ r) & (b ^ r)) & sign;
+    case FlagOp::Sub:
+    case FlagOp::Sbb: return ((a ^ b) & (a ^ r)) & sign;
+    case FlagOp::Inc: return (r & size_mask(f.size_bits)) == sign;
+    case FlagOp::Dec: return (r & size_mask(f.size_bits)) == sign - 1;
+    case FlagOp::Logic:
+    case FlagOp::Materialized: break;
+  }
+  return false;
+}
 
 }  // namespace vireo::tcg

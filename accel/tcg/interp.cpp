@@ -4,6 +4,7 @@
 
 #include "accel/tcg/decoder.h"
 #include "accel/tcg/system.h"
+#include "accel/tcg/trace.h"
 
 namespace vireo::tcg {
 
@@ -25,27 +26,24 @@ void Interpreter::post_event(uint32_t bits) {
   wake_.notify_all();
 }
 
-bool Interpreter::block_is_current(const Block& b) const {
-  for (int p = 0; p < 2; ++p) {
-    if (b.phys_page[p] != ~0ull && cpu_.phys->generation(b.phys_page[p]) != b.generation[p]) return false;
-  }
-  return true;
-}
-
 Block* Interpreter::find_block() {
-  const SegmentCache& cs = cpu_.seg[kCs];
   uint64_t linear;
-  if (cpu_.code_bits == 64) {
+  if (cpu_.code_bits == 64) [[likely]] {
     linear = cpu_.rip;
   } else {
+    const SegmentCache& cs = cpu_.seg[kCs];
     if (cpu_.rip > cs.limit) raise_gp(0);
     linear = (cs.base + cpu_.rip) & 0xffffffffull;
   }
   JumpCacheEntry& slot = jump_cache_[(linear ^ (linear >> 12)) % kJumpCacheSize];
   if (slot.linear == linear && slot.code_bits == cpu_.code_bits &&
-      slot.mapping_generation == cpu_.mapping_generation && block_is_current(*slot.block)) {
+      slot.mapping_generation == cpu_.mapping_generation && block_is_current(*slot.block)) [[likely]] {
     return slot.block;
   }
+  return find_block_slow(linear, slot);
+}
+
+Block* Interpreter::find_block_slow(uint64_t linear, JumpCacheEntry& slot) {
   uint64_t paddr = cpu_.translate(linear, Access::Execute, cpu_.cpl == 3);
   uint64_t key = (paddr << 2) | mode_index(cpu_.code_bits);
   auto it = blocks_.find(key);
@@ -61,6 +59,8 @@ Block* Interpreter::find_block() {
     blocks_[key].reset(block);
   }
   slot = {linear, cpu_.mapping_generation, cpu_.code_bits, block};
+  VIREO_TCG_TRACE(kTraceExec, "tcg: cpu%u block %#llx (%u-bit, %zu insns)\n", cpu_.index,
+                  static_cast<unsigned long long>(linear), cpu_.code_bits, block->insns.size());
   return block;
 }
 
@@ -154,6 +154,21 @@ void Interpreter::deliver_fault(const GuestFault& fault) {
       error = 0;
     }
   }
+  VIREO_TCG_TRACE(kTraceInt, "tcg: cpu%u exception %u error %#x at %04x:%#llx cr2=%#llx\n", cpu_.index,
+                  vector, has_error ? error : 0, cpu_.seg[kCs].selector,
+                  static_cast<unsigned long long>(cpu_.rip), static_cast<unsigned long long>(cpu_.cr2));
+  if (vector == kInvalidOpcode && (trace_mask() & kTraceUnimp)) {
+    uint8_t bytes[16] = {};
+    try {
+      uint64_t linear = cpu_.code_bits == 64 ? cpu_.rip : cpu_.seg[kCs].base + cpu_.rip;
+      cpu_.read_slow(linear, bytes, sizeof bytes, false);
+    } catch (const GuestFault&) {
+    }
+    std::fprintf(trace_file(), "tcg: cpu%u #UD at %#llx (%u-bit):", cpu_.index,
+                 static_cast<unsigned long long>(cpu_.rip), cpu_.code_bits);
+    for (uint8_t b : bytes) std::fprintf(trace_file(), " %02x", b);
+    std::fprintf(trace_file(), "\n");
+  }
   int saved = delivering_vector_;
   delivering_vector_ = vector;
   try {
@@ -242,12 +257,23 @@ RunResult Interpreter::run() {
       });
       continue;
     }
-    // Run blocks until something needs the loop's attention.
-    for (int n = 0; n < 256 && !cpu_.halted; ++n) {
-      if (!step_block()) return RunResult::TripleFault;
-      if (cpu_.events.load(std::memory_order_relaxed) != 0) break;
+    // The hot loop: block after block until an event needs the outer loop.
+    // Exceptions leave it at the instruction boundary.
+    try {
+      for (unsigned n = 0; n < 4096; ++n) {
+        cpu_.check_code_epoch();
+        execute(*find_block());
+        if (cpu_.halted || cpu_.events.load(std::memory_order_relaxed) != 0) [[unlikely]] break;
+      }
+    } catch (const GuestFault& fault) {
+      try {
+        deliver_fault(fault);
+      } catch (const TripleFault&) {
+        return RunResult::TripleFault;
+      }
+    } catch (const TripleFault&) {
+      return RunResult::TripleFault;
     }
   }
 }
-
 }  // namespace vireo::tcg

@@ -53,9 +53,15 @@ class Interpreter {
   };
   static constexpr size_t kJumpCacheSize = 4096;
 
+  Block* find_block_slow(uint64_t linear, JumpCacheEntry& slot);
+
   Block* find_block();
   Block* decode_block(uint64_t linear, uint64_t paddr);
-  bool block_is_current(const Block& b) const;
+  bool block_is_current(const Block& b) const {
+    // Written-to pages have a new generation; the second page is rare.
+    return cpu_.phys->generation(b.phys_page[0]) == b.generation[0] &&
+           (b.phys_page[1] == ~0ull || cpu_.phys->generation(b.phys_page[1]) == b.generation[1]);
+  }
   void execute(Block& block);
   void deliver_fault(const GuestFault& fault);
   void service_events();

@@ -23,16 +23,9 @@ constexpr uint64_t kCr0Wp = 1ull << 16;
 constexpr uint64_t kCr4Pse = 1ull << 4;
 constexpr uint64_t kCr4PaeBit = 1ull << 5;
 
-bool is_canonical(uint64_t lin) { return static_cast<uint64_t>(static_cast<int64_t>(lin << 16) >> 16) == lin; }
-
 }  // namespace
 
-uint64_t Cpu::linear(unsigned segment, uint64_t offset, unsigned size, Access access) {
-  if (code_bits == 64) {
-    uint64_t lin = offset + (segment >= kFs ? seg[segment].base : 0);
-    if (!is_canonical(lin)) raise_fault(segment == kSs ? kStackFault : kGeneralProtection, 0);
-    return lin;
-  }
+uint64_t Cpu::linear_legacy(unsigned segment, uint64_t offset, unsigned size, Access access) {
   const SegmentCache& s = seg[segment];
   const uint8_t fault = segment == kSs ? kStackFault : kGeneralProtection;
   if (cr0 & kCr0Pe) {

@@ -37,11 +37,6 @@ bool PhysMemory::has_code(uint64_t paddr) const {
   return page < tracked_pages_ && (generation_[page].load(std::memory_order_acquire) & 1);
 }
 
-uint32_t PhysMemory::generation(uint64_t paddr) const {
-  uint64_t page = paddr / kPageSize;
-  return page < tracked_pages_ ? generation_[page].load(std::memory_order_acquire) : 0;
-}
-
 void PhysMemory::mark_code(uint64_t paddr) {
   uint64_t page = paddr / kPageSize;
   if (page >= tracked_pages_) return;  // ROM and MMIO are never written by the CPU

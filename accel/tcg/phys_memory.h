@@ -38,7 +38,10 @@ class PhysMemory {
   // from it, and unmarks it. Writes to marked pages never take the TLB fast
   // path: a vCPU drops its fast write entries whenever code_epoch() moves.
   bool has_code(uint64_t paddr) const;
-  uint32_t generation(uint64_t paddr) const;
+  uint32_t generation(uint64_t paddr) const {
+    uint64_t page = paddr / kPageSize;
+    return page < tracked_pages_ ? generation_[page].load(std::memory_order_acquire) : 0;
+  }
   void mark_code(uint64_t paddr);
   // Called for every write that may hit code (slow-path CPU writes, DMA).
   // Returns true if the page held code.

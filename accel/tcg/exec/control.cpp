@@ -1,25 +1,13 @@
 // Near control transfers and condition codes: JMP, Jcc, CALL, RET, LOOPcc,
 // JrCXZ (Intel SDM vol. 2), plus SETcc and CMOVcc which share the
 // condition encoding (vol. 1 appendix B).
+#include <array>
+#include <utility>
+
 #include "accel/tcg/exec/families.h"
 #include "accel/tcg/exec/operands.h"
 
 namespace vireo::tcg {
-
-bool condition(const Cpu& cpu, unsigned cc) {
-  bool r;
-  switch (cc >> 1) {
-    case 0: r = cpu.of(); break;                       // O
-    case 1: r = cpu.cf(); break;                       // B / C
-    case 2: r = cpu.zf(); break;                       // E / Z
-    case 3: r = cpu.cf() || cpu.zf(); break;           // BE
-    case 4: r = cpu.sf(); break;                       // S
-    case 5: r = cpu.pf(); break;                       // P
-    case 6: r = cpu.sf() != cpu.of(); break;           // L
-    default: r = cpu.zf() || (cpu.sf() != cpu.of()); break;  // LE
-  }
-  return (cc & 1) ? !r : r;  // odd codes are the negations
-}
 
 namespace {
 
@@ -27,10 +15,18 @@ uint64_t next_rip(const Cpu& cpu, const Insn& i) { return cpu.rip + i.length; }
 
 void jmp_rel(Cpu& cpu, const Insn& i) { jump(cpu, branch_target(i, next_rip(cpu, i) + i.imm)); }
 
+// One handler per condition code, so each evaluates only the flags it needs.
+template <unsigned Cc>
 void jcc_rel(Cpu& cpu, const Insn& i) {
-  uint64_t target = condition(cpu, i.opcode & 0xf) ? next_rip(cpu, i) + i.imm : next_rip(cpu, i);
+  uint64_t target = condition(cpu, Cc) ? next_rip(cpu, i) + i.imm : next_rip(cpu, i);
   jump(cpu, branch_target(i, target));
 }
+
+template <unsigned... Cc>
+constexpr std::array<Handler, 16> make_jcc_handlers(std::integer_sequence<unsigned, Cc...>) {
+  return {&jcc_rel<Cc>...};
+}
+constexpr std::array<Handler, 16> kJccHandlers = make_jcc_handlers(std::make_integer_sequence<unsigned, 16>{});
 
 template <typename T, bool Mem>
 struct JmpE {  // ff /4
@@ -112,8 +108,8 @@ void add_control_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op1(0xe9), -1, kAnyPrefix, "jmp", "Jz", kBranch, one_handler(&jmp_rel)});
   t.push_back({op1(0xff), 4, kAnyPrefix, "jmp", "Ev", kBranch, sized_handlers<JmpE>()});
   for (uint8_t cc = 0; cc < 16; ++cc) {
-    t.push_back({op1(0x70 + cc), -1, kAnyPrefix, "jcc", "Jb", kBranch, one_handler(&jcc_rel)});
-    t.push_back({op0f(0x80 + cc), -1, kAnyPrefix, "jcc", "Jz", kBranch, one_handler(&jcc_rel)});
+    t.push_back({op1(0x70 + cc), -1, kAnyPrefix, "jcc", "Jb", kBranch, one_handler(kJccHandlers[cc])});
+    t.push_back({op0f(0x80 + cc), -1, kAnyPrefix, "jcc", "Jz", kBranch, one_handler(kJccHandlers[cc])});
     t.push_back({op0f(0x90 + cc), -1, kAnyPrefix, "setcc", "Eb", 0, sized_handlers<Setcc>()});
     t.push_back({op0f(0x40 + cc), -1, kAnyPrefix, "cmovcc", "Gv,Ev", 0, sized_handlers<Cmovcc>()});
   }

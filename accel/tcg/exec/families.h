@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "accel/tcg/cpu.h"
 #include "accel/tcg/decoder.h"
 
 namespace vireo::tcg {
@@ -22,7 +23,21 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_system_rows(table);
 }
 
-// Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc).
-bool condition(const Cpu& cpu, unsigned cc);
+// Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc,
+// Intel SDM vol. 1 appendix B); odd codes are the negations.
+inline bool condition(const Cpu& cpu, unsigned cc) {
+  bool r;
+  switch (cc >> 1) {
+    case 0: r = cpu.of(); break;                              // O
+    case 1: r = cpu.cf(); break;                              // B / C
+    case 2: r = cpu.zf(); break;                              // E / Z
+    case 3: r = cpu.cf() || cpu.zf(); break;                  // BE
+    case 4: r = cpu.sf(); break;                              // S
+    case 5: r = cpu.pf(); break;                              // P
+    case 6: r = cpu.sf() != cpu.of(); break;                  // L
+    default: r = cpu.zf() || (cpu.sf() != cpu.of()); break;   // LE
+  }
+  return (cc & 1) ? !r : r;
+}
 
 }  // namespace vireo::tcg
