@@ -45,6 +45,15 @@ struct Msrs {
   uint64_t mtrr_fixed[11] = {};
   uint64_t mtrr_var[16] = {};  // base/mask pairs for 8 ranges
   uint64_t tsc_offset = 0;     // guest TSC = host TSC + offset
+  uint64_t tsc_last = 0;       // the last TSC value read: keeps RDTSC strictly increasing (tsc.cpp)
+  // Machine-check architecture (SDM vol. 3 ch. 15): MCG_CAP is constant
+  // (msr.cpp); each bank has CTL, STATUS, ADDR, MISC. CTLs reset to all ones.
+  uint64_t mcg_status = 0;
+  uint64_t mcg_ctl = ~0ull;
+  uint64_t mc_ctl[10] = {~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull, ~0ull};
+  uint64_t mc_status[10] = {};
+  uint64_t mc_addr[10] = {};
+  uint64_t mc_misc[10] = {};
 };
 
 // x87, MMX and SSE register files, in the FXSAVE layout's terms.
@@ -55,6 +64,7 @@ struct FpuState {
   uint16_t ftw = 0xffff;    // full tag word: 11 = empty
   uint16_t fop = 0;
   uint64_t fip = 0, fdp = 0;
+  uint16_t fcs = 0, fds = 0;  // selectors of the last x87 instruction and operand
   uint32_t mxcsr = 0x1f80;
   alignas(16) uint8_t xmm[16][16] = {};
 };
@@ -79,6 +89,7 @@ struct Cpu {
   SegmentCache ldtr, tr;
   DescriptorTableReg gdtr, idtr;
   uint64_t cr0 = 0, cr2 = 0, cr3 = 0, cr4 = 0, cr8 = 0, efer = 0;
+  uint64_t xcr0 = 1;  // XCR0 (SDM vol. 1 §13.3): x87 always enabled; XSETBV writes it
   uint64_t dr[8] = {0, 0, 0, 0, 0xffff0ff0, 0x400, 0xffff0ff0, 0x400};
   uint64_t apic_base = 0;
   Msrs msr;

@@ -14,6 +14,8 @@ void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xc
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
+void add_crc32_rows(std::vector<OpcodeRow>& table);    // crc32.cpp: crc32 (SSE4.2)
+void add_xsave_rows(std::vector<OpcodeRow>& table);    // xsave.cpp: xgetbv, xsetbv, xsave, xsaveopt, xrstor
 
 inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_alu_rows(table);
@@ -21,6 +23,8 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_control_rows(table);
   add_io_rows(table);
   add_system_rows(table);
+  add_crc32_rows(table);
+  add_xsave_rows(table);
 }
 
 // Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc,
