@@ -83,35 +83,67 @@ uint64_t suffix_multiplier(char suffix) {
 
 }  // namespace
 
+// The rules are QEMU's (util/cutils.c, do_strtosz), checked against
+// qemu-system-x86_64 7.2: the integer part is decimal ("010" is ten), "0x"
+// switches to hex without a fraction, a fraction needs a scaling suffix
+// ("1.5" alone is refused, "1.k" is 1 KiB), exponents are refused, and the
+// result is rounded to the nearest byte.
 uint64_t parse_size(std::string_view text, uint64_t default_unit, std::string_view parameter) {
-  const std::string message = "Parameter '" + std::string(parameter) +
+  const std::string invalid = "Parameter '" + std::string(parameter) +
                               "' expects a non-negative number below 2^64";
-  std::string s(text);
-  if (s.empty() || s[0] == '-' || s[0] == ' ') throw Error(message);
+  const std::string out_of_range = "Value '" + std::string(text) +
+                                   "' is out of range for parameter '" + std::string(parameter) + "'";
+  const std::string s(text);
+  const char* begin = s.c_str();
 
-  // Integer part first (hex allowed); a fraction only for decimal numbers.
   errno = 0;
   char* end = nullptr;
-  unsigned long long integer = std::strtoull(s.c_str(), &end, 0);
-  if (errno != 0 || end == s.c_str()) throw Error(message);
+  unsigned long long integer = std::strtoull(begin, &end, 10);
+  if (end == begin) throw Error(invalid);
+  // strtoull negates "-1" silently; a size is never negative.
+  if (std::string_view(begin, static_cast<size_t>(end - begin)).find('-') != std::string_view::npos) {
+    throw Error(invalid);
+  }
+  if (errno == ERANGE) throw Error(out_of_range);
+
   double fraction = 0;
-  bool hex = s.size() > 1 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-  if (*end == '.' && !hex) {
-    char* frac_end = nullptr;
-    fraction = std::strtod(end, &frac_end);
-    if (frac_end == end) throw Error(message);
-    end = frac_end;
+  if (integer == 0 && (*end == 'x' || *end == 'X')) {
+    errno = 0;
+    integer = std::strtoull(begin, &end, 16);
+    if (errno == ERANGE) throw Error(out_of_range);
+    if (*end == '.') throw Error(invalid);
+  } else if (*end == '.') {
+    char* fraction_end = nullptr;
+    fraction = std::strtod(end, &fraction_end);
+    if (fraction_end == end || !std::isfinite(fraction)) {
+      ++end;  // a bare "." before the suffix, as in "1.k"
+      fraction = 0;
+    } else if (std::string_view(end, static_cast<size_t>(fraction_end - end))
+                   .find_first_of("eE") != std::string_view::npos) {
+      throw Error(invalid);
+    } else {
+      end = fraction_end;
+    }
   }
-  uint64_t unit = default_unit;
-  if (*end != '\0') {
-    unit = suffix_multiplier(*end);
-    if (unit == 0 || end[1] != '\0') throw Error(message);
+
+  uint64_t unit = suffix_multiplier(*end);
+  if (unit != 0) {
+    ++end;
+  } else {
+    unit = default_unit;
   }
-  if (unit != 0 && integer > UINT64_MAX / unit) throw Error(message);
-  uint64_t whole = integer * unit;
-  double extra = fraction * static_cast<double>(unit);
-  if (extra >= static_cast<double>(UINT64_MAX - whole)) throw Error(message);
-  return whole + static_cast<uint64_t>(std::llround(extra));
+  if (*end != '\0') throw Error(invalid);
+  if (unit == 1 && fraction != 0) throw Error(invalid);
+
+  // integer * unit + fraction * unit, exact in 128 bits; the fraction as a
+  // 64-bit binary fixed-point number, rounded half up.
+  __extension__ using u128 = unsigned __int128;
+  const u128 fraction_fixed = static_cast<u128>(std::ldexp(fraction, 64));
+  const u128 fraction_bytes = fraction_fixed * unit;
+  const u128 total = static_cast<u128>(integer) * unit + (fraction_bytes >> 64) +
+                     ((fraction_bytes >> 63) & 1);
+  if (total > UINT64_MAX) throw Error(out_of_range);
+  return static_cast<uint64_t>(total);
 }
 
 bool parse_bool(std::string_view text, std::string_view parameter) {

@@ -38,10 +38,12 @@ class KeyValueList {
 // Splits on single commas, turning ",," into ",".
 std::vector<std::string> split_escaped_commas(std::string_view text);
 
-// Sizes as QEMU reads them: a number (decimal, or hex with 0x), optionally
-// fractional, with a suffix B, K, M, G, T, P or E (any case). Without a suffix
-// the number is in `default_unit` bytes (-m uses MiB). Throws Error with
-// QEMU's wording, naming `parameter`.
+// Sizes as QEMU reads them: a decimal number, optionally fractional, or a
+// 0x hex number, with a suffix B, K, M, G, T, P or E (any case; powers of
+// 1024). Without a suffix the number is in `default_unit` bytes, and a
+// fraction then needs default_unit > 1. Throws Error with QEMU's wording,
+// naming `parameter`: "expects a non-negative number below 2^64" for
+// malformed text, "is out of range" for values of 2^64 and more.
 uint64_t parse_size(std::string_view text, uint64_t default_unit, std::string_view parameter);
 
 // on/off/yes/no/true/false; throws Error naming `parameter`.
