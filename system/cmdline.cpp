@@ -1,5 +1,6 @@
 #include "system/cmdline.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -57,7 +58,10 @@ void parse_accel(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "accel");
   kv.check_known({"accel"});
   std::string name = kv.get("accel").value_or("");
-  if (name == "help" || name == "?") throw Error("Accelerators supported in vireo binary:\ntcg\nkvm");
+  if (name == "help" || name == "?") {
+    cl.action = CommandLine::Action::ListAccelerators;
+    return;
+  }
   if (name != "kvm" && name != "tcg") throw Error("invalid accelerator " + name);
   // Repeated -accel options are tried in the order given.
   for (const std::string& existing : cl.config.accelerators) {
@@ -69,51 +73,113 @@ void parse_accel(CommandLine& cl, const std::string& arg) {
 void parse_memory(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "size");
   kv.check_known({"size", "slots", "maxmem"});
-  uint64_t bytes = parse_size(kv.get("size").value_or(""), 1ull << 20, "size");
+  const std::string text = kv.get("size").value_or("");
+  // QEMU's rules (softmmu/vl.c, parse_memory_options): the value is read as
+  // bytes, then a number that ends in a digit is taken in MiB ("-m 512",
+  // "-m 0x100"), "-m 0" means the default, and the size is rounded up to
+  // 8 KiB.
+  uint64_t bytes = text.empty() ? 0 : parse_size(text, 1, "size");
+  if (!text.empty() && text.back() >= '0' && text.back() <= '9') {
+    if (bytes > (UINT64_MAX >> 20)) {
+      throw Error("Value '" + text + "' is out of range for parameter 'size'");
+    }
+    bytes <<= 20;
+  }
+  if (bytes == 0) bytes = VmConfig{}.ram_bytes;
+  constexpr uint64_t kAlignment = 8192;
+  if (bytes > UINT64_MAX - (kAlignment - 1)) {
+    throw Error("Value '" + text + "' is out of range for parameter 'size'");
+  }
+  bytes = (bytes + kAlignment - 1) & ~(kAlignment - 1);
+  // A deliberate difference: QEMU accepts less, but a PC without its first
+  // megabyte cannot hold the firmware's data or a Linux boot.
   if (bytes < (1ull << 20)) throw Error("Invalid RAM size: must be at least 1M");
   cl.config.ram_bytes = bytes;
 }
 
+// The pc machine's CPU limit (QEMU's pc-i440fx: 255, the xAPIC ID space).
+constexpr uint64_t kPcMaxCpus = 255;
+
+// QEMU 7.2's topology rules (hw/core/machine-smp.c, smp_parse) for a machine
+// that has dies but not clusters and, like every machine type since 6.2,
+// prefers cores over sockets when it has to compute them.
 void parse_smp(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "cpus");
-  kv.check_known({"cpus", "sockets", "dies", "cores", "threads", "maxcpus"});
-  auto number = [&](const char* key) -> unsigned {
+  static constexpr std::string_view kKeys[] = {"cpus",     "sockets", "dies",   "clusters",
+                                               "cores",    "threads", "maxcpus"};
+  for (const KeyValue& item : kv.items()) {
+    if (std::find(std::begin(kKeys), std::end(kKeys), item.key) == std::end(kKeys)) {
+      throw Error("Parameter 'smp." + item.key + "' is unexpected");
+    }
+  }
+  bool zero_given = false;
+  auto number = [&](const char* key) -> uint64_t {
     auto v = kv.get(key);
     if (!v) return 0;
     uint64_t n = parse_uint(*v, std::string("smp.") + key);
-    if (n > 1024) throw Error(std::string("Invalid SMP CPUs ") + *v + ". The max CPUs supported by machine 'pc' is 1024");
-    return static_cast<unsigned>(n);
+    if (n > UINT32_MAX) throw Error(std::string("Parameter 'smp.") + key + "' expects uint32_t");
+    // QEMU 7.2 warns and then treats an explicit 0 as if it were omitted.
+    if (n == 0) zero_given = true;
+    return n;
   };
-  unsigned cpus = number("cpus");
-  unsigned sockets = number("sockets");
-  unsigned dies = number("dies");
-  unsigned cores = number("cores");
-  unsigned threads = number("threads");
-  unsigned max_cpus = number("maxcpus");
+  uint64_t cpus = number("cpus");
+  uint64_t sockets = number("sockets");
+  uint64_t dies = number("dies");
+  uint64_t clusters = number("clusters");
+  uint64_t cores = number("cores");
+  uint64_t threads = number("threads");
+  uint64_t max_cpus = number("maxcpus");
+  if (zero_given) {
+    cl.warnings.push_back(
+        "Deprecated CPU topology (considered invalid): CPU topology parameters must be greater "
+        "than zero");
+  }
+  if (clusters > 1) throw Error("clusters not supported by this machine's CPU topology");
   if (dies == 0) dies = 1;
-  // QEMU's rule: missing topology values are computed from the others,
-  // preferring sockets, and the product must equal maxcpus.
-  unsigned target = max_cpus ? max_cpus : cpus;
-  if (target == 0) target = (sockets ? sockets : 1) * (cores ? cores : 1) * (threads ? threads : 1) * dies;
-  if (threads == 0) threads = 1;
-  if (cores == 0) cores = sockets ? std::max(1u, target / (sockets * dies * threads)) : 1;
-  if (sockets == 0) sockets = std::max(1u, target / (cores * dies * threads));
-  if (max_cpus == 0) max_cpus = sockets * dies * cores * threads;
+
+  // Each factor is below 2^32, so products of four fit in 128 bits.
+  __extension__ using u128 = unsigned __int128;
+  auto quotient = [](uint64_t n, u128 d) { return static_cast<uint64_t>(n / d); };
+  if (cpus == 0 && max_cpus == 0) {
+    if (sockets == 0) sockets = 1;
+    if (cores == 0) cores = 1;
+    if (threads == 0) threads = 1;
+  } else {
+    if (max_cpus == 0) max_cpus = cpus;
+    if (cores == 0) {
+      if (sockets == 0) sockets = 1;
+      if (threads == 0) threads = 1;
+      cores = quotient(max_cpus, static_cast<u128>(sockets) * dies * threads);
+    } else if (sockets == 0) {
+      if (threads == 0) threads = 1;
+      sockets = quotient(max_cpus, static_cast<u128>(dies) * cores * threads);
+    }
+    if (threads == 0) threads = quotient(max_cpus, static_cast<u128>(sockets) * dies * cores);
+  }
+  const u128 product = static_cast<u128>(sockets) * dies * cores * threads;
+  if (max_cpus == 0) max_cpus = static_cast<uint64_t>(std::min<u128>(product, UINT64_MAX));
   if (cpus == 0) cpus = max_cpus;
-  if (sockets * dies * cores * threads != max_cpus) {
-    throw Error("Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (" +
-                std::to_string(sockets) + ") * dies (" + std::to_string(dies) + ") * cores (" +
-                std::to_string(cores) + ") * threads (" + std::to_string(threads) +
-                ") != maxcpus (" + std::to_string(max_cpus) + ")");
+
+  const std::string hierarchy = "sockets (" + std::to_string(sockets) + ") * dies (" +
+                                std::to_string(dies) + ") * cores (" + std::to_string(cores) +
+                                ") * threads (" + std::to_string(threads) + ")";
+  if (product != max_cpus) {
+    throw Error("Invalid CPU topology: product of the hierarchy must match maxcpus: " + hierarchy +
+                " != maxcpus (" + std::to_string(max_cpus) + ")");
   }
-  if (cpus > max_cpus) {
-    throw Error("Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (" +
-                std::to_string(sockets) + ") * cores (" + std::to_string(cores) + ") * threads (" +
-                std::to_string(threads) + ") == maxcpus (" + std::to_string(max_cpus) +
-                ") < smp_cpus (" + std::to_string(cpus) + ")");
+  if (max_cpus < cpus) {
+    throw Error("Invalid CPU topology: maxcpus must be equal to or greater than smp: " + hierarchy +
+                " == maxcpus (" + std::to_string(max_cpus) + ") < smp_cpus (" +
+                std::to_string(cpus) + ")");
   }
-  if (cpus == 0) throw Error("Invalid SMP CPUs 0");
-  cl.config.smp = {cpus, sockets, cores, threads, max_cpus};
+  if (max_cpus > kPcMaxCpus) {
+    throw Error("Invalid SMP CPUs " + std::to_string(max_cpus) +
+                ". The max CPUs supported by machine 'pc' is " + std::to_string(kPcMaxCpus));
+  }
+  // Every value is now at most kPcMaxCpus.
+  auto narrow = [](uint64_t v) { return static_cast<unsigned>(v); };
+  cl.config.smp = {narrow(cpus), narrow(sockets), narrow(dies), narrow(cores), narrow(threads),
+                   narrow(max_cpus)};
 }
 
 void parse_cpu(CommandLine& cl, const std::string& arg) {
@@ -149,7 +215,10 @@ void parse_display(CommandLine& cl, const std::string& arg) {
     cl.config.display_none = true;
     return;
   }
-  if (type == "help" || type == "?") throw Error("Available display backend types:\nnone");
+  if (type == "help" || type == "?") {
+    cl.action = CommandLine::Action::ListDisplays;
+    return;
+  }
   throw Error("Display '" + type + "' is not available");
 }
 

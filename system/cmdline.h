@@ -11,9 +11,20 @@ namespace vireo {
 
 // What the command line asks the program to do.
 struct CommandLine {
-  enum class Action { Run, PrintHelp, PrintVersion, ListMachines, ListCpus, ListDevices };
+  enum class Action {
+    Run,
+    PrintHelp,
+    PrintVersion,
+    ListMachines,
+    ListCpus,
+    ListDevices,
+    ListAccelerators,
+    ListDisplays,
+  };
   Action action = Action::Run;
   VmConfig config;
+  // Accepted but deprecated usage, to be shown as warnings (QEMU's wording).
+  std::vector<std::string> warnings;
 };
 
 // Throws Error whose message names the option as QEMU does ("-m foo: ...").

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     return 1;
   }
 
+  for (const std::string& warning : command_line.warnings) log_warning(warning);
+
   switch (command_line.action) {
     case CommandLine::Action::PrintHelp:
       std::fputs(usage_text().c_str(), stdout);
@@ -72,6 +74,13 @@ int main(int argc, char** argv) {
     }
     case CommandLine::Action::ListDevices:
       print_list("Devices:", device_types());
+      return 0;
+    case CommandLine::Action::ListAccelerators:
+      // QEMU's wording and order.
+      std::printf("Accelerators supported in vireo binary:\ntcg\nkvm\n");
+      return 0;
+    case CommandLine::Action::ListDisplays:
+      std::printf("Available display backend types:\nnone\n");
       return 0;
     case CommandLine::Action::Run:
       break;

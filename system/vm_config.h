@@ -18,6 +18,7 @@ struct DeviceSpec {
 struct SmpConfig {
   unsigned cpus = 1;
   unsigned sockets = 1;
+  unsigned dies = 1;
   unsigned cores = 1;
   unsigned threads = 1;
   unsigned max_cpus = 1;

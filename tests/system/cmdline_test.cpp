@@ -1,1 +1,242 @@
+// QEMU's command line as vireo reads it (system/cmdline.cpp). Where a
+// message or a computed value is QEMU's, it was checked against
+// qemu-system-x86_64 7.2 (Debian 12), the reference.
+#include "system/cmdline.h"
+
 #include <catch2/catch.hpp>
+
+#include "util/error.h"
+
+using vireo::CommandLine;
+using vireo::Error;
+using vireo::parse_command_line;
+using Action = CommandLine::Action;
+
+namespace {
+
+constexpr uint64_t MiB = 1ull << 20;
+constexpr uint64_t GiB = 1ull << 30;
+
+CommandLine parse(std::vector<std::string> args) { return parse_command_line(args); }
+
+// The message of the Error that parsing `args` throws; fails if none is.
+std::string error_of(std::vector<std::string> args) {
+  try {
+    parse_command_line(args);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  FAIL("the command line was accepted");
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("no options: QEMU's defaults", "[cmdline]") {
+  CommandLine cl = parse({});
+  CHECK(cl.action == Action::Run);
+  CHECK(cl.config.machine_type == "pc");
+  CHECK(cl.config.accelerators.empty());  // meaning tcg, QEMU's default
+  CHECK(cl.config.cpu_model == "qemu64");
+  CHECK(cl.config.ram_bytes == 128 * MiB);
+  CHECK(cl.config.smp.cpus == 1);
+  CHECK(cl.warnings.empty());
+}
+
+TEST_CASE("-m: a bare number is MiB, suffixes scale, 0 means the default", "[cmdline][memory]") {
+  CHECK(parse({"-m", "512"}).config.ram_bytes == 512 * MiB);
+  CHECK(parse({"-m", "1G"}).config.ram_bytes == GiB);
+  CHECK(parse({"-m", "1.5G"}).config.ram_bytes == 3 * GiB / 2);
+  CHECK(parse({"-m", "0x100"}).config.ram_bytes == 256 * MiB);  // hex, still MiB
+  CHECK(parse({"-m", "010"}).config.ram_bytes == 10 * MiB);     // decimal, not octal
+  CHECK(parse({"-m", "size=2G"}).config.ram_bytes == 2 * GiB);
+  CHECK(parse({"-m", "2048k"}).config.ram_bytes == 2 * MiB);
+  CHECK(parse({"-m", "0"}).config.ram_bytes == 128 * MiB);
+  // Rounded up to 8 KiB, as QEMU does.
+  CHECK(parse({"-m", "1049000B"}).config.ram_bytes == 1056768);
+}
+
+TEST_CASE("-m: bad sizes are refused with QEMU's wording", "[cmdline][memory]") {
+  const std::string invalid = "Parameter 'size' expects a non-negative number below 2^64";
+  CHECK(error_of({"-m", "foo"}) == "-m foo: " + invalid);
+  CHECK(error_of({"-m", "-1"}) == "-m -1: " + invalid);
+  CHECK(error_of({"-m", "1.5"}) == "-m 1.5: " + invalid);  // a fraction of a byte
+  CHECK(error_of({"-m", "0x"}) == "-m 0x: " + invalid);
+  CHECK(error_of({"-m", "16E"}) == "-m 16E: Value '16E' is out of range for parameter 'size'");
+  // In range as bytes, but not once taken as MiB.
+  CHECK(error_of({"-m", "18446744073709551615"}) ==
+        "-m 18446744073709551615: Value '18446744073709551615' is out of range for parameter 'size'");
+  CHECK(error_of({"-m", "512k"}) == "-m 512k: Invalid RAM size: must be at least 1M");
+  CHECK(error_of({"-m", "1G,bogus=1"}) == "-m 1G,bogus=1: Invalid parameter 'bogus'");
+}
+
+TEST_CASE("-smp: omitted topology values are computed, preferring cores", "[cmdline][smp]") {
+  struct Case {
+    const char* arg;
+    unsigned cpus, sockets, dies, cores, threads, max_cpus;
+  };
+  const Case cases[] = {
+      {"4", 4, 1, 1, 4, 1, 4},
+      {"cpus=2", 2, 1, 1, 2, 1, 2},
+      {"4,sockets=2", 4, 2, 1, 2, 1, 4},
+      {"4,cores=2", 4, 2, 1, 2, 1, 4},
+      {"4,threads=2", 4, 1, 1, 2, 2, 4},
+      {"8,sockets=2,cores=2", 8, 2, 1, 2, 2, 8},  // threads computed last
+      {"6,maxcpus=8", 6, 1, 1, 8, 1, 8},
+      {"5,maxcpus=8,cores=2", 5, 4, 1, 2, 1, 8},
+      {"4,dies=2", 4, 1, 2, 2, 1, 4},
+      {"sockets=2,cores=3,threads=2", 12, 2, 1, 3, 2, 12},
+      {"maxcpus=4", 4, 1, 1, 4, 1, 4},
+      {"0x4", 4, 1, 1, 4, 1, 4},
+      {"010", 8, 1, 1, 8, 1, 8},  // QEMU's integers read 0-prefixed octal
+      {"2,clusters=1", 2, 1, 1, 2, 1, 2},
+      {"255", 255, 1, 1, 255, 1, 255},
+  };
+  for (const Case& c : cases) {
+    INFO("-smp " << c.arg);
+    vireo::SmpConfig smp = parse({"-smp", c.arg}).config.smp;
+    CHECK(smp.cpus == c.cpus);
+    CHECK(smp.sockets == c.sockets);
+    CHECK(smp.dies == c.dies);
+    CHECK(smp.cores == c.cores);
+    CHECK(smp.threads == c.threads);
+    CHECK(smp.max_cpus == c.max_cpus);
+  }
+}
+
+TEST_CASE("-smp: an explicit 0 is taken as omitted, with QEMU 7.2's warning", "[cmdline][smp]") {
+  CommandLine cl = parse({"-smp", "0"});
+  CHECK(cl.config.smp.cpus == 1);
+  REQUIRE(cl.warnings.size() == 1);
+  CHECK(cl.warnings[0] ==
+        "Deprecated CPU topology (considered invalid): CPU topology parameters must be greater "
+        "than zero");
+  CHECK(parse({"-smp", "2,sockets=0"}).config.smp.sockets == 1);
+}
+
+TEST_CASE("-smp: impossible topologies are refused with QEMU's wording", "[cmdline][smp]") {
+  CHECK(error_of({"-smp", "4,sockets=3"}) ==
+        "-smp 4,sockets=3: Invalid CPU topology: product of the hierarchy must match maxcpus: "
+        "sockets (3) * dies (1) * cores (1) * threads (1) != maxcpus (4)");
+  CHECK(error_of({"-smp", "2,sockets=4"}) ==
+        "-smp 2,sockets=4: Invalid CPU topology: product of the hierarchy must match maxcpus: "
+        "sockets (4) * dies (1) * cores (0) * threads (1) != maxcpus (2)");
+  CHECK(error_of({"-smp", "4,cores=2,threads=2,sockets=2"}) ==
+        "-smp 4,cores=2,threads=2,sockets=2: Invalid CPU topology: product of the hierarchy must "
+        "match maxcpus: sockets (2) * dies (1) * cores (2) * threads (2) != maxcpus (4)");
+  CHECK(error_of({"-smp", "4,maxcpus=2"}) ==
+        "-smp 4,maxcpus=2: Invalid CPU topology: maxcpus must be equal to or greater than smp: "
+        "sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)");
+  CHECK(error_of({"-smp", "2000"}) ==
+        "-smp 2000: Invalid SMP CPUs 2000. The max CPUs supported by machine 'pc' is 255");
+  CHECK(error_of({"-smp", "x"}) == "-smp x: Parameter 'smp.cpus' expects integer");
+  CHECK(error_of({"-smp", "2,cores=y"}) == "-smp 2,cores=y: Parameter 'smp.cores' expects integer");
+  CHECK(error_of({"-smp", "4,foo=1"}) == "-smp 4,foo=1: Parameter 'smp.foo' is unexpected");
+  CHECK(error_of({"-smp", "4,clusters=2"}) ==
+        "-smp 4,clusters=2: clusters not supported by this machine's CPU topology");
+  CHECK(error_of({"-smp", "5000000000"}) ==
+        "-smp 5000000000: Parameter 'smp.cpus' expects uint32_t");
+  // Factors near 2^32 must not overflow into an accepted topology.
+  CHECK_THROWS_AS(parse({"-smp", "sockets=65536,cores=65536,threads=2"}), Error);
+  CHECK_THROWS_AS(parse({"-smp", "4,sockets=4294967295,dies=4294967295"}), Error);
+}
+
+TEST_CASE("help values ask for a listing instead of running", "[cmdline]") {
+  CHECK(parse({"-machine", "help"}).action == Action::ListMachines);
+  CHECK(parse({"-M", "?"}).action == Action::ListMachines);
+  CHECK(parse({"-machine", "type=help"}).action == Action::ListMachines);
+  CHECK(parse({"-cpu", "help"}).action == Action::ListCpus);
+  CHECK(parse({"-device", "help"}).action == Action::ListDevices);
+  CHECK(parse({"-accel", "help"}).action == Action::ListAccelerators);
+  CHECK(parse({"-display", "help"}).action == Action::ListDisplays);
+  CHECK(parse({"-h"}).action == Action::PrintHelp);
+  CHECK(parse({"-help"}).action == Action::PrintHelp);
+  CHECK(parse({"-version"}).action == Action::PrintVersion);
+  // The first action ends parsing: what follows is not even looked at.
+  CHECK(parse({"-version", "-bogus"}).action == Action::PrintVersion);
+}
+
+TEST_CASE("--name is the same option as -name", "[cmdline]") {
+  CHECK(parse({"--m", "256"}).config.ram_bytes == 256 * MiB);
+  CHECK(parse({"--machine", "pc", "--nographic"}).config.nographic);
+  CHECK(error_of({"--m", "foo"}) ==
+        "--m foo: Parameter 'size' expects a non-negative number below 2^64");
+}
+
+TEST_CASE("unknown options and missing arguments", "[cmdline]") {
+  CHECK(error_of({"-bogus"}) == "-bogus: invalid option");
+  CHECK(error_of({"--bogus"}) == "--bogus: invalid option");
+  CHECK(error_of({"-m"}) == "-m: requires an argument");
+  CHECK(error_of({"-nographic", "-kernel"}) == "-kernel: requires an argument");
+  CHECK(error_of({"disk.img"}) == "disk.img: disk images are not supported yet (no -hda)");
+}
+
+TEST_CASE("-initrd and -append need -kernel, as in QEMU", "[cmdline]") {
+  CHECK(error_of({"-initrd", "initrd.gz"}) == "-initrd only allowed with -kernel option");
+  CHECK(error_of({"-append", "console=ttyS0"}) == "-append only allowed with -kernel option");
+  CommandLine cl = parse({"-kernel", "vmlinuz", "-initrd", "initrd.gz", "-append", "quiet"});
+  CHECK(cl.config.kernel_path == "vmlinuz");
+  CHECK(cl.config.initrd_path == "initrd.gz");
+  CHECK(cl.config.kernel_cmdline == "quiet");
+  CHECK(error_of({"-kernel", "vmlinuz", "-bios", "bios.bin"}) ==
+        "-kernel and -bios together are not supported yet");
+}
+
+TEST_CASE("-machine, -accel and -enable-kvm choose the accelerators", "[cmdline]") {
+  CHECK(parse({"-machine", "pc,accel=kvm:tcg"}).config.accelerators ==
+        std::vector<std::string>{"kvm", "tcg"});
+  CHECK(parse({"-accel", "kvm", "-accel", "tcg", "-accel", "kvm"}).config.accelerators ==
+        std::vector<std::string>{"kvm", "tcg"});
+  CHECK(parse({"-enable-kvm"}).config.accelerators == std::vector<std::string>{"kvm"});
+  CHECK(error_of({"-accel", "foo"}) == "-accel foo: invalid accelerator foo");
+  CHECK(error_of({"-machine", "accel=hvf"}) == "-machine accel=hvf: invalid accelerator hvf");
+}
+
+TEST_CASE("unknown machines, CPUs, devices and char drivers are named", "[cmdline]") {
+  CHECK(error_of({"-M", "foo"}) ==
+        "-M foo: unsupported machine type 'foo'\nUse -machine help to list supported machines");
+  CHECK(error_of({"-machine", "pc,foo=bar"}) == "-machine pc,foo=bar: Invalid parameter 'foo'");
+  CHECK(error_of({"-cpu", "foo"}) == "-cpu foo: unable to find CPU model 'foo'");
+  CHECK(parse({"-cpu", "max"}).config.cpu_model == "max");
+  CHECK(error_of({"-device", "foo"}) == "-device foo: 'foo' is not a valid device model name");
+  CHECK(error_of({"-serial", "foo"}) == "-serial foo: 'foo' is not a valid char driver");
+  CHECK(error_of({"-serial", "tcp:1:2"}) == "-serial tcp:1:2: 'tcp' is not a valid char driver");
+  CHECK(error_of({"-display", "gtk"}) == "-display gtk: Display 'gtk' is not available");
+}
+
+TEST_CASE("-device keeps its properties for the machine to check", "[cmdline]") {
+  CommandLine cl = parse({"-device", "isa-debug-exit,iobase=0xf4,iosize=4"});
+  REQUIRE(cl.config.devices.size() == 1);
+  const vireo::DeviceSpec& d = cl.config.devices[0];
+  CHECK(d.driver == "isa-debug-exit");
+  CHECK(d.option_text == "-device isa-debug-exit,iobase=0xf4,iosize=4");
+  CHECK(d.properties.get("iobase") == "0xf4");
+  CHECK(d.properties.get("iosize") == "4");
+}
+
+TEST_CASE("serial, display and run-control flags", "[cmdline]") {
+  CommandLine cl = parse({"-serial", "stdio", "-serial", "file:/tmp/com2.log", "-serial", "none",
+                          "-display", "none", "-no-reboot", "-no-shutdown", "-name", "guest=vm1",
+                          "-nodefaults", "-no-user-config"});
+  CHECK(cl.config.serial_specs ==
+        std::vector<std::string>{"stdio", "file:/tmp/com2.log", "none"});
+  CHECK(cl.config.serial_given);
+  CHECK(cl.config.display_none);
+  CHECK(cl.config.no_reboot);
+  CHECK(cl.config.no_shutdown);
+  CHECK(cl.config.no_defaults);
+  CHECK(cl.config.name == "vm1");
+  CHECK(parse({"-name", "plain"}).config.name == "plain");
+  CHECK(error_of({"-serial", "null", "-serial", "null", "-serial", "null", "-serial", "null",
+                  "-serial", "null"}) == "-serial null: too many serial ports");
+}
+
+TEST_CASE("the usage text lists every option", "[cmdline]") {
+  const std::string text = vireo::usage_text();
+  for (const char* option : {"-machine", "-accel", "-enable-kvm", "-cpu", "-m ", "-smp", "-bios",
+                             "-kernel", "-initrd", "-append", "-serial", "-nographic", "-display",
+                             "-no-reboot", "-no-shutdown", "-name", "-device"}) {
+    INFO(option);
+    CHECK(text.find(std::string("\n") + option) != std::string::npos);
+  }
+}
