@@ -8,13 +8,17 @@ Uart16550::Uart16550(IrqLine irq, CharBackend* backend) : irq_(std::move(irq)), 
 
 void Uart16550::reset() {
   std::lock_guard lock(mutex_);
+  reset_registers();
+  update_irq();
+}
+
+void Uart16550::reset_registers() {
   ier_ = lcr_ = mcr_ = scr_ = fcr_ = 0;
   lsr_ = kLsrThrEmpty | kLsrTransmitterEmpty;
   msr_ = 0;
   divisor_ = 12;
   thr_interrupt_ = false;
   rx_head_ = rx_count_ = 0;
-  update_irq();
 }
 
 unsigned Uart16550::rx_trigger_level() const {
@@ -60,9 +64,16 @@ void Uart16550::update_irq() {
 }
 
 void Uart16550::push_rx(uint8_t byte) {
-  unsigned capacity = fifo_enabled() ? kFifoSize : 1;
-  if (rx_count_ >= capacity) {
-    lsr_ |= kLsrOverrun;  // the byte is lost, as on the chip
+  if (!fifo_enabled() && rx_count_ > 0) {
+    // Datasheet, LSR bit 1: without FIFOs the next character overwrites the
+    // unread one in RBR (QEMU does the same).
+    lsr_ |= kLsrOverrun;
+    rx_fifo_[rx_head_] = byte;
+    return;
+  }
+  if (rx_count_ >= kFifoSize) {
+    // With FIFOs the character in the shift register is the one lost.
+    lsr_ |= kLsrOverrun;
     return;
   }
   rx_fifo_[(rx_head_ + rx_count_) % kFifoSize] = byte;
@@ -207,25 +218,52 @@ void Uart16550::receive(std::span<const uint8_t> bytes) {
 
 void Uart16550::serialize(StateStream& s) {
   std::lock_guard lock(mutex_);
-  s(ier_);
-  s(lcr_);
-  s(mcr_);
-  s(lsr_);
-  s(msr_);
-  s(scr_);
-  s(fcr_);
-  s(divisor_);
-  s(thr_interrupt_);
-  s(rx_fifo_);
-  s(rx_head_);
-  s(rx_count_);
-  if (s.loading()) {
-    if (rx_head_ >= kFifoSize || rx_count_ > kFifoSize || (ier_ & 0xf0) || (mcr_ & 0xe0)) {
+  try {
+    s(ier_);
+    s(lcr_);
+    s(mcr_);
+    s(lsr_);
+    s(msr_);
+    s(scr_);
+    s(fcr_);
+    s(divisor_);
+    // Through a byte: a loaded bool that is neither 0 nor 1 would be
+    // undefined behaviour before any check could see it.
+    uint8_t thr_interrupt = thr_interrupt_ ? 1 : 0;
+    s(thr_interrupt);
+    if (thr_interrupt > 1) throw Error("saved state: inconsistent 16550 UART registers");
+    thr_interrupt_ = thr_interrupt != 0;
+    s(rx_fifo_);
+    s(rx_head_);
+    s(rx_count_);
+    if (s.loading() && !state_is_consistent()) {
       throw Error("saved state: inconsistent 16550 UART registers");
     }
-    irq_level_ = !irq_level_;  // force the line to be driven to its real level
+  } catch (const Error&) {
+    // A half-loaded or inconsistent state must never be used: rx_head_ and
+    // rx_count_ index rx_fifo_. Come back as after a reset instead.
+    if (s.loading()) {
+      reset_registers();
+      update_irq();
+    }
+    throw;
+  }
+  if (s.loading()) {
+    // Drive the line to the loaded state's level, whatever it was before:
+    // update_irq() only acts on a change.
+    irq_level_ = pending_interrupt() == kIirNoInterrupt;
     update_irq();
   }
+}
+
+bool Uart16550::state_is_consistent() const {
+  const unsigned capacity = fifo_enabled() ? kFifoSize : 1;
+  const bool data_ready = lsr_ & kLsrDataReady;
+  // The TEMT and THRE bits are always set: transmission is instantaneous.
+  constexpr uint8_t kTransmitterIdle = kLsrThrEmpty | kLsrTransmitterEmpty;
+  return rx_head_ < kFifoSize && rx_count_ <= capacity && data_ready == (rx_count_ > 0) &&
+         (lsr_ & kTransmitterIdle) == kTransmitterIdle && (ier_ & 0xf0) == 0 &&
+         (mcr_ & 0xe0) == 0 && (fcr_ & ~0xc9) == 0;
 }
 
 }  // namespace vireo

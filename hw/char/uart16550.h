@@ -104,6 +104,8 @@ class Uart16550 final : public BusDevice, public CharFrontend {
   uint8_t read_register(uint64_t offset);
   void write_register(uint64_t offset, uint8_t value);
   uint8_t modem_status_inputs() const;
+  void reset_registers();            // with mutex_ held
+  bool state_is_consistent() const;  // with mutex_ held; after loading
 
   std::mutex mutex_;
   IrqLine irq_;
