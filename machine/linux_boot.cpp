@@ -96,10 +96,27 @@ X86CpuState load_linux(GuestMemory& memory, const LinuxBootImage& image,
   size_t setup_bytes = (setup_sects + 1) * 512;
   if (setup_bytes >= kernel.size()) throw Error("linux boot: bzImage is truncated");
   uint64_t protected_mode_bytes = kernel.size() - setup_bytes;
-  uint64_t init_size = std::max<uint64_t>(get<uint32_t>(kernel, bp::kInitSize), protected_mode_bytes);
-  uint64_t kernel_end = LinuxBootLayout::kKernel + init_size;
+  // The kernel does not run where it is loaded: startup_64 (arch/x86/boot/
+  // compressed/head_64.S) moves a relocatable kernel to the load address
+  // rounded up to kernel_alignment but never below pref_address
+  // (LOAD_PHYSICAL_ADDR, 16 MiB in distribution kernels), and runs any other
+  // kernel at pref_address; from there it needs init_size bytes. Nothing else
+  // (the initrd) may be placed in that range, and all of it must be RAM.
+  uint64_t pref_address = get<uint64_t>(kernel, bp::kPrefAddress);
+  uint64_t alignment = get<uint32_t>(kernel, bp::kKernelAlignment);
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0) alignment = 1;
+  uint64_t run_address = pref_address;
+  if (kernel[bp::kRelocatableKernel] != 0) {
+    uint64_t aligned_load = (LinuxBootLayout::kKernel + alignment - 1) & ~(alignment - 1);
+    run_address = std::max(aligned_load, pref_address);
+  }
+  if (run_address >= (1ull << 32)) {
+    throw Error("linux boot: the kernel wants to run above 4 GiB (pref_address)");
+  }
+  uint64_t kernel_end = std::max(LinuxBootLayout::kKernel + protected_mode_bytes,
+                                 run_address + get<uint32_t>(kernel, bp::kInitSize));
   if (kernel_end > ram_below_4g) {
-    throw Error("linux boot: the kernel needs " + std::to_string(kernel_end >> 20) +
+    throw Error("linux boot: the kernel needs " + std::to_string((kernel_end + (1 << 20) - 1) >> 20) +
                 " MiB of RAM; give it more with -m");
   }
   load_or_throw(memory, LinuxBootLayout::kKernel, kernel.data() + setup_bytes,
