@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "hw/acpi/acpi_pm.h"
 #include "hw/char/uart16550.h"
 #include "hw/input/i8042.h"
 #include "hw/misc/isa_debug_exit.h"
 #include "hw/misc/system_control_port.h"
+#include "machine/acpi_tables.h"
 #include "machine/firmware.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -110,6 +112,12 @@ void PcMachine::create_devices() {
   pio_.add(0x92, 1, port92.get(), "port92");
   devices_.push_back(std::move(port92));
 
+  // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
+  auto pm = std::make_unique<AcpiPm>(irq_line(9), control_);
+  acpi_pm_ = pm.get();
+  pio_.add(AcpiPm::kBasePort, AcpiPm::kSize, pm.get(), "acpi-pm");
+  devices_.push_back(std::move(pm));
+
   auto post = std::make_unique<PostCodePort>();
   pio_.add(0x80, 1, post.get(), "ioport80");
   devices_.push_back(std::move(post));
@@ -197,6 +205,12 @@ void PcMachine::load_boot_images() {
   uint32_t signature = cpu_model_->from_accelerator ? 0x600 : cpu_model_->signature();
   if (!linux_image_.kernel.empty()) {
     boot_cpu_state_ = load_linux(memory_, linux_image_, layout_.e820(), layout_.below_4g);
+    // Without firmware to build them, the machine provides the ACPI tables
+    // in the reserved BIOS area where the kernel looks for them.
+    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress, {.cpu_count = config_.smp.cpus});
+    if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
+      throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
+    }
   } else {
     reload_firmware(memory_, firmware_image_);
     boot_cpu_state_ = power_on_cpu_state(signature, true);
@@ -207,7 +221,10 @@ void PcMachine::load_boot_images() {
   }
 }
 
+void PcMachine::press_power_button() { acpi_pm_->press_power_button(); }
+
 void PcMachine::reset_devices() {
+  acpi_pm_->reset();
   for (Uart16550* uart : uarts_) uart->reset();
   i8042_->reset();
   port92_->reset();

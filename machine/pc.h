@@ -25,6 +25,7 @@
 
 namespace vireo {
 
+class AcpiPm;
 class Uart16550;
 class I8042;
 class SystemControlPortA;
@@ -45,6 +46,9 @@ class PcMachine {
   IoBus& mmio() { return mmio_; }
   const PcMemoryLayout& layout() const { return layout_; }
   std::string_view accelerator_name() const { return accelerator_->name(); }
+
+  // The ACPI power button (system_powerdown): the guest decides what to do.
+  void press_power_button();
 
  private:
   void map_ram();
@@ -86,6 +90,7 @@ class PcMachine {
   std::vector<Uart16550*> uarts_;
   I8042* i8042_ = nullptr;
   SystemControlPortA* port92_ = nullptr;
+  AcpiPm* acpi_pm_ = nullptr;
 };
 
 }  // namespace vireo
