@@ -29,7 +29,10 @@ const std::vector<CpuModel>& cpu_models() {
        .model = 107,
        .stepping = 1,
        .brand = "QEMU Virtual CPU version 2.5+",
-       .features = kQemu64Features},
+       .features = kQemu64Features,
+       // QEMU's qemu64 "xlevel": the range reaches SVM's leaf whether or not
+       // SVM is offered (the leaf then reads zero).
+       .max_extended_leaf = 0x8000000a},
       {.name = "max",
        .description = "Enables all features supported by the accelerator in the current host",
        .from_accelerator = true},
