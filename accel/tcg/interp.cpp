@@ -1,6 +1,7 @@
 #include "accel/tcg/interp.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "accel/tcg/decoder.h"
 #include "accel/tcg/system.h"
@@ -66,50 +67,63 @@ Block* Interpreter::find_block_slow(uint64_t linear, JumpCacheEntry& slot) {
 
 Block* Interpreter::decode_block(uint64_t linear, uint64_t paddr) {
   auto block = std::make_unique<Block>();
-  // The bytes from rip to the end of its page, plus up to 15 from the next
-  // page when the last instruction straddles the boundary.
-  size_t in_page = kPageSize - (linear & 0xfff);
-  uint8_t bytes[kPageSize + 16];
-  cpu_.read_slow(linear, bytes, static_cast<unsigned>(in_page), cpu_.cpl == 3);
-  size_t available = in_page;
-  bool have_next_page = false;
-
+  // Mark the page as code and take its generation before reading it: a
+  // write that lands after this bumps the generation, so a block decoded
+  // from bytes it changed is never used.
   block->phys_page[0] = paddr & kPageMask;
   cpu_.phys->mark_code(paddr);
+  block->generation[0] = cpu_.phys->generation(paddr);
+  // Pages just marked as code lose their fast write entries before this
+  // block runs, or it could rewrite itself unnoticed.
+  cpu_.check_code_epoch();
+
+  // Decode straight from guest RAM; MMIO (or the APIC page) is copied.
+  const size_t in_page = kPageSize - (linear & 0xfff);
+  bool writable;
+  const uint8_t* host = cpu_.phys->page(paddr, &writable);
+  std::unique_ptr<uint8_t[]> copy;
+  const uint8_t* code;
+  if (host != nullptr && !cpu_.is_local_apic_page(paddr)) {
+    code = host + (paddr & 0xfff);
+  } else {
+    copy = std::make_unique<uint8_t[]>(in_page);
+    cpu_.read_slow(linear, copy.get(), static_cast<unsigned>(in_page), cpu_.cpl == 3);
+    code = copy.get();
+  }
+
   size_t pos = 0;
   while (block->insns.size() < kMaxBlockInsns && pos < in_page) {
     Insn insn;
-    DecodeStatus status = decode(bytes + pos, available - pos, cpu_.code_bits, insn);
+    DecodeStatus status = decode(code + pos, in_page - pos, cpu_.code_bits, insn);
     if (status == DecodeStatus::NeedMoreBytes) {
-      if (have_next_page || available - pos >= 15) break;  // cannot happen: decode caps at 15
-      // Only the block's first instruction may fault on fetching the next
-      // page; a later one ends the block so the fault comes when it runs.
+      // The instruction straddles into the next page. Only the block's
+      // first instruction may fault fetching it; a later one ends the
+      // block so that the fault comes when (and if) it runs.
       uint64_t next_linear = (linear & kPageMask) + kPageSize;
       if (cpu_.code_bits != 64) next_linear &= 0xffffffffull;
       uint64_t next_paddr;
+      uint8_t straddle[32] = {};
+      size_t tail = in_page - pos;  // fewer than 15 bytes, or decode would have finished
       try {
         next_paddr = cpu_.translate(next_linear, Access::Execute, cpu_.cpl == 3);
+        cpu_.phys->mark_code(next_paddr);
+        block->phys_page[1] = next_paddr & kPageMask;
+        block->generation[1] = cpu_.phys->generation(next_paddr);
+        cpu_.check_code_epoch();
+        std::memcpy(straddle, code + pos, tail);
+        cpu_.read_slow(next_linear, straddle + tail, 15, cpu_.cpl == 3);
       } catch (const GuestFault&) {
         if (!block->insns.empty()) break;
         throw;
       }
-      cpu_.read_slow(next_linear, bytes + in_page, 15, cpu_.cpl == 3);
-      available = in_page + 15;
-      have_next_page = true;
-      block->phys_page[1] = next_paddr & kPageMask;
-      cpu_.phys->mark_code(next_paddr);
-      continue;
+      if (decode(straddle, tail + 15, cpu_.code_bits, insn) != DecodeStatus::Ok) break;
+      block->insns.push_back(insn);
+      break;  // the next instruction starts on the other page: a new block
     }
     pos += insn.length;
     block->insns.push_back(insn);
     if (ends_block(insn)) break;
   }
-  for (int p = 0; p < 2; ++p) {
-    if (block->phys_page[p] != ~0ull) block->generation[p] = cpu_.phys->generation(block->phys_page[p]);
-  }
-  // Pages just marked as code must lose their fast write entries before
-  // this block runs, or it could rewrite itself unnoticed.
-  cpu_.check_code_epoch();
   return block.release();
 }
 
