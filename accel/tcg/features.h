@@ -1,0 +1,42 @@
+// What the software CPU implements, as CPUID feature bits: the one list
+// that decides what CPUID may advertise under -accel tcg.
+//
+// Every -cpu model is intersected with kImplementedFeatures (cpuid.cpp), and
+// -cpu max/host under tcg is exactly this set. So:
+//
+//   *** When you land an instruction family or a CPU facility, add its bit
+//   *** here in the same commit, and only once the whole feature works
+//   *** (every instruction of it decodes and runs, every control bit it
+//   *** defines behaves). A guest trusts these bits: Linux picks its
+//   *** memcpy, its FPU save format and its syscall path from them.
+//
+// tests/tcg/cpuid_test.cpp checks that every advertised instruction
+// feature has rows in the decode table; extend its list with yours.
+#pragma once
+
+#include "accel/cpu_model.h"
+
+namespace vireo::tcg {
+
+inline constexpr CpuFeatures kImplementedFeatures = {
+    // Leaf 1 EDX. Missing until their owners land them: FPU (x87), VME,
+    // DE (debug-register moves honouring CR4.DE), CX8 (CMPXCHG8B), APIC
+    // (the local APIC), CLFLUSH, MMX, FXSR, SSE, SSE2.
+    .leaf1_edx = cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
+                 cpuid::kPae |     // PAE and 4-level paging walks (mmu.cpp)
+                 cpuid::kMce |     // #MC is never raised: no machine ever fails
+                 cpuid::kPge |     // global pages: the TLB may flush them too, which is allowed
+                 cpuid::kCmov |    // CMOVcc (exec/control.cpp)
+                 cpuid::kPse36,    // PSE-36 large-page addresses (mmu.cpp)
+    // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
+    // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
+    // capability either: cpuid.cpp mirrors CR4.OSXSAVE when XSAVE is here.
+    .leaf1_ecx = cpuid::kHypervisor,
+    // Leaf 7 (subleaf 0): nothing yet.
+    // 0x80000001 EDX. LM waits for long-mode entry and 64-bit interrupt
+    // delivery (system.cpp); PDPE1GB for a tested 1 GiB page walk.
+    .ext1_edx = cpuid::kNx,        // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
+    // 0x80000001 ECX: nothing yet (LAHF_LM needs LAHF/SAHF in 64-bit mode).
+};
+
+}  // namespace vireo::tcg
