@@ -48,7 +48,8 @@ void parse_machine(CommandLine& cl, const std::string& arg) {
     }
     bool known = false;
     for (const auto& [name, description] : machine_types()) known = known || name == *type;
-    if (!known) throw Error("unsupported machine type '" + *type + "'\nUse -machine help to list supported machines");
+    // QEMU prints the hint on a second line; one line is easier to read in logs.
+    if (!known) throw Error("unsupported machine type '" + *type + "' (-machine help lists them)");
     cl.config.machine_type = *type;
   }
   if (auto accel = kv.get("accel")) set_accelerators(cl.config, *accel);

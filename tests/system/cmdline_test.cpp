@@ -194,7 +194,7 @@ TEST_CASE("-machine, -accel and -enable-kvm choose the accelerators", "[cmdline]
 
 TEST_CASE("unknown machines, CPUs, devices and char drivers are named", "[cmdline]") {
   CHECK(error_of({"-M", "foo"}) ==
-        "-M foo: unsupported machine type 'foo'\nUse -machine help to list supported machines");
+        "-M foo: unsupported machine type 'foo' (-machine help lists them)");
   CHECK(error_of({"-machine", "pc,foo=bar"}) == "-machine pc,foo=bar: Invalid parameter 'foo'");
   CHECK(error_of({"-cpu", "foo"}) == "-cpu foo: unable to find CPU model 'foo'");
   CHECK(parse({"-cpu", "max"}).config.cpu_model == "max");
