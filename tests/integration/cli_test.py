@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""The command line through the real binary: every mistake exits 1 with one
+line on stderr that names the culprit, in QEMU's words where QEMU has some
+(the same arguments are given to qemu-system-x86_64 and its message must
+appear in vireo's line); -version, -h and the help listings exit 0.
+
+  cli_test.py VIREO
+"""
+
+import os
+import re
+import sys
+
+from harness import Results, qemu_path, run, scratch_dir
+
+# Every error case starts with these, so that nothing would wait on a display
+# or a guest (they come first: "-m" must stay the last argument).
+QUIET = ["-display", "none", "-serial", "none"]
+
+
+def qemu_message(stderr_lines):
+    """QEMU's error text without its program prefix and option prefix:
+    "qemu-system-x86_64: -m foo: Parameter ..." gives "Parameter ..."."""
+    if not stderr_lines:
+        return None
+    line = re.sub(r"^(qemu-system-x86_64|qemu): ", "", stderr_lines[0])
+    return re.sub(r"^--?[a-zA-Z-]+( \S+)?: ", "", line)
+
+
+def main():
+    vireo = sys.argv[1]
+    results = Results()
+    qemu = qemu_path()
+    if qemu is None:
+        results.skip("comparing messages with QEMU",
+                     "qemu-system-x86_64 is not installed (Debian package qemu-system-x86)")
+
+    work = scratch_dir("vireo-cli-test-")
+    odd_rom = os.path.join(work, "odd-size.rom")
+    with open(odd_rom, "wb") as f:
+        f.write(b"\xf4" * 1000)  # not a multiple of 64 KiB
+
+    # arguments, text vireo's line must contain (the culprit), compare with QEMU?
+    errors = [
+        (["-bogus"], "-bogus: invalid option", True),
+        (["-m", "foo"], "-m foo: Parameter 'size' expects a non-negative number below 2^64", True),
+        (["-smp", "x"], "-smp x: Parameter 'smp.cpus' expects integer", True),
+        (["-M", "foo"], "unsupported machine type 'foo'", True),
+        (["-cpu", "foo"], "unable to find CPU model 'foo'", True),
+        (["-device", "foo"], "-device foo: 'foo' is not a valid device model name", True),
+        (["-device", "isa-debug-exit,iobas=3"],
+         "-device isa-debug-exit,iobas=3: Property 'isa-debug-exit.iobas' not found", True),
+        (["-serial", "foo"], "-serial foo: 'foo' is not a valid char driver", True),
+        (["-kernel", "/nonexistent"],
+         "could not open kernel file '/nonexistent': No such file or directory", True),
+        (["-bios", "/nonexistent"], "could not load PC BIOS '/nonexistent'", True),
+        (["-bios", odd_rom], f"could not load PC BIOS '{odd_rom}': size must be", True),
+        (["-initrd", "/nonexistent"], "-initrd only allowed with -kernel option", True),
+        (["-accel", "foo"], "-accel foo: invalid accelerator foo", True),
+        (["-m"], "-m: requires an argument", True),
+    ]
+    for args, culprit, compare in errors:
+        what = "vireo " + " ".join(args)
+        r = run([vireo] + QUIET + args)
+        lines = r.stderr_lines
+        ok = (r.returncode == 1 and len(lines) == 1 and lines[0].startswith("vireo: ")
+              and culprit in lines[0] and not r.stdout)
+        results.check(ok, f"{what}: exit 1, one line naming the culprit",
+                      f"expected one stderr line containing {culprit!r}\n" + r.describe())
+        if compare and qemu:
+            q = run([qemu, "-S"] + QUIET + args, timeout=20)
+            message = qemu_message(q.stderr_lines)
+            ok = q.returncode == 1 and message is not None and message in "\n".join(lines)
+            results.check(ok, f"{what}: QEMU's wording",
+                          f"QEMU said {message!r}\nvireo said {lines!r}\n" + q.describe())
+
+    # Listings and information: exit 0, text on stdout, nothing on stderr.
+    listings = [
+        (["-version"], r"^vireo emulator version \d+\.\d+\.\d+"),
+        (["-h"], r"(?m)^usage: vireo \[options\]"),
+        (["--help"], r"(?m)^-kernel bzImage"),
+        (["-machine", "help"], r"(?m)^pc\s+Standard PC"),
+        (["-cpu", "help"], r"(?m)^qemu64\s"),
+        (["-device", "help"], r"(?m)^isa-debug-exit\s"),
+        (["-accel", "help"], r"(?m)^kvm$"),
+        (["-display", "help"], r"(?m)^none$"),
+    ]
+    for args, pattern in listings:
+        r = run([vireo] + args)
+        ok = (r.returncode == 0 and re.search(pattern, r.stdout_text) is not None
+              and not r.stderr)
+        results.check(ok, f"vireo {' '.join(args)}: exit 0 with the listing", r.describe())
+        if qemu:
+            q = run([qemu] + args, timeout=20)
+            results.check(q.returncode == 0, f"qemu {' '.join(args)} exits 0 too", q.describe())
+    results.finish()
+
+
+if __name__ == "__main__":
+    main()
