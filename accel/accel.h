@@ -33,6 +33,20 @@ class LocalInterruptController {
   virtual BusDevice& registers() = 0;
   // IA32_APIC_BASE was written (enable bit, base address, x2APIC mode).
   virtual void apic_base_changed(uint64_t apic_base) = 0;
+  // WRMSR IA32_TSC_DEADLINE (0x6e0): `deadline` in TSC ticks, `tsc_now` the
+  // vCPU's TSC at the write, `tsc_hz` its rate. Ignored unless the LVT timer
+  // is in TSC-deadline mode; 0 disarms (SDM vol. 3 §10.5.4.1).
+  virtual void write_tsc_deadline(uint64_t deadline, uint64_t tsc_now, uint64_t tsc_hz) {
+    (void)deadline;
+    (void)tsc_now;
+    (void)tsc_hz;
+  }
+  // RDMSR IA32_TSC_DEADLINE: 0 once it fired or outside TSC-deadline mode.
+  virtual uint64_t read_tsc_deadline() { return 0; }
+  // MOV to/from CR8, the task-priority register's bits 7:4 (SDM vol. 3
+  // §10.8.6.1); the same register the APIC page's TPR shows.
+  virtual void write_cr8(uint64_t value) { (void)value; }
+  virtual uint64_t read_cr8() { return 0; }
 };
 
 // Where a vCPU sends the port and MMIO accesses the guest makes.
