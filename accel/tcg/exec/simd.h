@@ -39,8 +39,8 @@
 // MMX registers are the low 64 bits (the mantissa) of the x87 physical
 // registers R0-R7 in FpuState::st (MMi is Ri, not ST(i)). Writing one sets
 // the exponent and sign (bits 64-79) to all ones; every MMX instruction
-// except EMMS sets TOP to 0 and all tags to valid, EMMS sets all tags
-// empty (Intel SDM vol. 1 §9.5).
+// except EMMS sets TOP to 0 and all tags to valid; EMMS sets TOP to 0 and
+// all tags empty (Intel SDM vol. 1 §9.5, table 9-2; observed on the host).
 //
 // Files: simd.h (this), sse_move.cpp (moves, MOVMSK, LDMXCSR/STMXCSR,
 // fences, prefetch), sse_float.cpp (float arithmetic, compares, COMISS,
@@ -51,8 +51,6 @@
 #if !defined(__x86_64__)
 #error "the SSE families run host SSE instructions: build on an x86-64 host"
 #endif
-
-#include <emmintrin.h>
 
 #include <cstdint>
 #include <cstring>
@@ -152,12 +150,15 @@ inline void set_mmx_q(Cpu& cpu, unsigned reg, uint64_t q) {
 }
 
 // The x87 -> MMX transition every MMX instruction but EMMS makes, and
-// EMMS itself.
+// EMMS itself; both leave TOP at 0.
 inline void enter_mmx_state(Cpu& cpu) {
   cpu.fpu.fsw = static_cast<uint16_t>(cpu.fpu.fsw & ~kFswTop);
   cpu.fpu.ftw = kFtwAllValid;
 }
-inline void empty_mmx_state(Cpu& cpu) { cpu.fpu.ftw = kFtwAllEmpty; }
+inline void empty_mmx_state(Cpu& cpu) {
+  cpu.fpu.fsw = static_cast<uint16_t>(cpu.fpu.fsw & ~kFswTop);
+  cpu.fpu.ftw = kFtwAllEmpty;
+}
 
 // Checks ----------------------------------------------------------------------
 
@@ -305,8 +306,9 @@ struct MmxRegs {
 
 // Running host instructions ---------------------------------------------------
 
-// The host's register type for one XMM value.
-using HostXmm = __m128i;
+// The host's register type for one XMM value (what the "x" asm constraint
+// takes); like __m128i without its may_alias attribute, which templates drop.
+using HostXmm = long long __attribute__((vector_size(16)));
 inline HostXmm to_host(const Xmm& v) {
   HostXmm h;
   std::memcpy(&h, v.bytes, 16);
@@ -371,6 +373,18 @@ struct OpPacked {
 template <typename Form>
 constexpr HandlerSet vector_handlers() {
   return form_handlers(&Form::template run<false>, &Form::template run<true>);
+}
+
+// The HandlerSet of a sized form F<T, Mem> whose size is "y": dword, or
+// qword with REX.W (MOVD/MOVQ, CVTSI2SS, MOVNTI).
+template <template <typename, bool> class F>
+constexpr HandlerSet dword_qword_handlers() {
+  HandlerSet h;
+  h.reg[kSize32] = &F<uint32_t, false>::run;
+  h.reg[kSize64] = &F<uint64_t, false>::run;
+  h.mem[kSize32] = &F<uint32_t, true>::run;
+  h.mem[kSize64] = &F<uint64_t, true>::run;
+  return h;
 }
 
 // Rows for an integer operation with an MMX form (no prefix, Pq,Qq) and an
