@@ -2,7 +2,6 @@
 
 #include "accel/tcg/interp.h"
 #include "accel/tcg/phys_memory.h"
-#include "accel/tcg/tsc.h"
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
 
@@ -12,11 +11,9 @@ namespace {
 
 class TcgVcpu final : public Vcpu {
  public:
-  TcgVcpu(unsigned index, unsigned cpu_count, const CpuModel& model, tcg::PhysMemory& phys, VcpuIo io,
-          uint64_t tsc_offset)
+  TcgVcpu(unsigned index, unsigned cpu_count, const CpuModel& model, tcg::PhysMemory& phys, VcpuIo io)
       : interpreter_(cpu_) {
     cpu_.index = index;
-    cpu_.msr.tsc_offset = tsc_offset;
     cpu_.cpu_count = cpu_count;
     cpu_.model = &model;
     cpu_.phys = &phys;
@@ -67,13 +64,10 @@ class TcgAccelerator final : public Accelerator {
   std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count, const CpuModel& model,
                                     VcpuIo io) override {
     if (!phys_) phys_ = std::make_unique<tcg::PhysMemory>(*memory_, io.mmio);
-    return std::make_unique<TcgVcpu>(index, cpu_count, model, *phys_, io, 0 - tsc_epoch_);
+    return std::make_unique<TcgVcpu>(index, cpu_count, model, *phys_, io);
   }
 
  private:
-  // Every vCPU's TSC counts from 0 at this moment: one offset for all
-  // keeps them synchronised (tsc.h).
-  const uint64_t tsc_epoch_ = tcg::host_tsc();
   const GuestMemory* memory_ = nullptr;
   std::unique_ptr<tcg::PhysMemory> phys_;
 };

@@ -10,16 +10,12 @@
 namespace vireo::tcg {
 
 void add_alu_rows(std::vector<OpcodeRow>& table);      // alu.cpp: add..cmp, test, inc/dec, neg/not
-void add_shift_rows(std::vector<OpcodeRow>& table);    // shift.cpp: rol, ror, rcl, rcr, shl, shr, sar, shld, shrd
 void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
 void add_crc32_rows(std::vector<OpcodeRow>& table);    // crc32.cpp: crc32 (SSE4.2)
 void add_xsave_rows(std::vector<OpcodeRow>& table);    // xsave.cpp: xgetbv, xsetbv, xsave, xsaveopt, xrstor
-void add_cpuid_msr_rows(std::vector<OpcodeRow>& table);     // cpuid_msr.cpp: cpuid, rdmsr, wrmsr, rdtsc, rdtscp, pause
-void add_x87_arith_rows(std::vector<OpcodeRow>& table);  // x87_arith.cpp: x87 loads/stores, arithmetic, compares, transcendentals
-void add_x87_state_rows(std::vector<OpcodeRow>& table);  // x87_state.cpp: fninit, fldcw, fnstenv/fldenv, fnsave/frstor, fxsave/fxrstor, fwait
 void add_sse_move_rows(std::vector<OpcodeRow>& table);   // sse_move.cpp: SSE/SSE2 moves, movmsk, ldmxcsr/stmxcsr, fences, clflush, prefetch
 void add_sse_float_rows(std::vector<OpcodeRow>& table);  // sse_float.cpp: SSE/SSE2 float arithmetic, compares, conversions
 void add_sse_int_rows(std::vector<OpcodeRow>& table);    // sse_int.cpp: MMX/SSE2 integer SIMD, shuffles, packs, logic
@@ -27,16 +23,12 @@ void add_mmx_rows(std::vector<OpcodeRow>& table);        // mmx.cpp: emms, movd/
 
 inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_alu_rows(table);
-  add_shift_rows(table);
   add_data_rows(table);
   add_control_rows(table);
   add_io_rows(table);
   add_system_rows(table);
   add_crc32_rows(table);
   add_xsave_rows(table);
-  add_cpuid_msr_rows(table);
-  add_x87_arith_rows(table);
-  add_x87_state_rows(table);
   add_sse_move_rows(table);
   add_sse_float_rows(table);
   add_sse_int_rows(table);
