@@ -5,7 +5,7 @@
 // the exceptions.
 //
 // Every operation runs the host's own instruction on the guest's values
-// under the guest's MXCSR (simd.h: run_simd_op), so results, NaN payloads,
+// under the guest's MXCSR (simd.h: run_on_host), so results, NaN payloads,
 // the RCP/RSQRT approximations and the exception flags are the hardware's.
 #include <array>
 #include <utility>
@@ -115,13 +115,9 @@ struct Cvttsd2si { template <typename T> static void run(T& r, HostXmm s) { asm 
 template <typename H>
 struct OnHost {
   static Xmm apply(Cpu& cpu, const Xmm& d, const Xmm& s, uint8_t) {
-    const HostXmm hd = to_host(d), hs = to_host(s);
-    HostXmm out;
-    run_simd_op(cpu, [&] {
-      out = hd;
-      H::run(out, hs);
-    });
-    return from_host(out);
+    HostXmm hd = to_host(d), hs = to_host(s);
+    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(hd, hs); }));
+    return from_host(hd);
   }
 };
 // The same for the compare family: the predicate comes from imm8.
@@ -134,13 +130,9 @@ struct OnHostPredicate {
   }
   static Xmm apply(Cpu& cpu, const Xmm& d, const Xmm& s, uint8_t imm) {
     static constexpr std::array<Fn, 8> kByPredicate = table(std::make_index_sequence<8>{});
-    const HostXmm hd = to_host(d), hs = to_host(s);
-    HostXmm out;
-    run_simd_op(cpu, [&] {
-      out = hd;
-      kByPredicate[imm & 7](out, hs);
-    });
-    return from_host(out);
+    HostXmm hd = to_host(d), hs = to_host(s);
+    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { kByPredicate[imm & 7](hd, hs); }));
+    return from_host(hd);
   }
 };
 
@@ -152,7 +144,7 @@ struct CompareFlags {
     check_sse(cpu);
     HostXmm b = to_host(read_w<K, Mem>(cpu, i)), a = to_host(get_xmm(cpu, i.reg));
     EflagsResult r{};
-    run_simd_op(cpu, [&] { r = H::run(a, b); });
+    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { r = H::run(a, b); }));
     cpu.set_arithmetic_flags(kArithmeticFlags, (r.zf ? kZf : 0) | (r.pf ? kPf : 0) | (r.cf ? kCf : 0));
     next(cpu, i);
   }
@@ -167,13 +159,9 @@ struct CvtFromInt {
     static void run(Cpu& cpu, const Insn& i) {
       check_sse(cpu);
       T v = read_rm<T, Mem>(cpu, i);
-      const HostXmm d = to_host(get_xmm(cpu, i.reg));
-      HostXmm out;
-      run_simd_op(cpu, [&] {
-        out = d;
-        H::run(out, v);
-      });
-      set_xmm(cpu, i.reg, from_host(out));
+      HostXmm d = to_host(get_xmm(cpu, i.reg));
+      signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(d, v); }));
+      set_xmm(cpu, i.reg, from_host(d));
       next(cpu, i);
     }
   };
@@ -187,7 +175,7 @@ struct CvtToInt {
       check_sse(cpu);
       HostXmm s = to_host(read_w<K, Mem>(cpu, i));
       T r = 0;
-      run_simd_op(cpu, [&] { H::run(r, s); });
+      signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); }));
       cpu.set<T>(i.reg, r);
       next(cpu, i);
     }
@@ -208,13 +196,10 @@ struct CvtFromMmx {
     check_sse_mmx(cpu);
     Xmm src = Xmm::zero();
     src.set<uint64_t>(0, read_q<Mem>(cpu, i).template get<uint64_t>(0));
-    const HostXmm s = to_host(src);
-    HostXmm r;
+    HostXmm r = to_host(Xmm::zero()), s = to_host(src);
+    uint32_t raised = run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); });
     if constexpr (!Mem) enter_mmx_state(cpu);  // before a #XM, as the host does
-    run_simd_op(cpu, [&] {
-      r = to_host(Xmm::zero());
-      H::run(r, s);
-    });
+    signal_simd_exceptions(cpu, raised);
     Xmm result = from_host(r);
     if constexpr (KeepHigh) result.set<uint64_t>(1, get_xmm(cpu, i.reg).get<uint64_t>(1));
     set_xmm(cpu, i.reg, result);
@@ -231,13 +216,10 @@ struct CvtToMmx {
     check_sse_mmx(cpu);
     Xmm src = read_w<K, Mem>(cpu, i);
     if constexpr (K == Wkind::M64) src.set<uint64_t>(1, 0);
-    const HostXmm s = to_host(src);
-    HostXmm r;
+    HostXmm r = to_host(Xmm::zero()), s = to_host(src);
+    uint32_t raised = run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); });
     enter_mmx_state(cpu);  // before a #XM, as the host does
-    run_simd_op(cpu, [&] {
-      r = to_host(Xmm::zero());
-      H::run(r, s);
-    });
+    signal_simd_exceptions(cpu, raised);
     set_mmx_q(cpu, i.reg, from_host(r).get<uint64_t>(0));
     next(cpu, i);
   }
