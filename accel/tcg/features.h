@@ -19,10 +19,12 @@
 namespace vireo::tcg {
 
 inline constexpr CpuFeatures kImplementedFeatures = {
-    // Leaf 1 EDX. Missing until their owners land them: FPU (x87), VME,
+    // Leaf 1 EDX. Missing until their owners land them: VME,
     // DE (debug-register moves honouring CR4.DE), CX8 (CMPXCHG8B), APIC
-    // (the local APIC), CLFLUSH, MMX, FXSR, SSE, SSE2.
-    .leaf1_edx = cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
+    // (the local APIC), CLFLUSH, MMX, SSE, SSE2.
+    .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
+                 cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
+                 cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
                  cpuid::kPae |     // PAE and 4-level paging walks (mmu.cpp)
                  cpuid::kMce |     // #MC is never raised: no machine ever fails
                  cpuid::kPge |     // global pages: the TLB may flush them too, which is allowed

@@ -16,6 +16,8 @@ void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, 
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
 void add_crc32_rows(std::vector<OpcodeRow>& table);    // crc32.cpp: crc32 (SSE4.2)
 void add_xsave_rows(std::vector<OpcodeRow>& table);    // xsave.cpp: xgetbv, xsetbv, xsave, xsaveopt, xrstor
+void add_x87_arith_rows(std::vector<OpcodeRow>& table);  // x87_arith.cpp: x87 loads/stores, arithmetic, compares, transcendentals
+void add_x87_state_rows(std::vector<OpcodeRow>& table);  // x87_state.cpp: fninit, fldcw, fnstenv/fldenv, fnsave/frstor, fxsave/fxrstor, fwait
 void add_sse_move_rows(std::vector<OpcodeRow>& table);   // sse_move.cpp: SSE/SSE2 moves, movmsk, ldmxcsr/stmxcsr, fences, clflush, prefetch
 void add_sse_float_rows(std::vector<OpcodeRow>& table);  // sse_float.cpp: SSE/SSE2 float arithmetic, compares, conversions
 void add_sse_int_rows(std::vector<OpcodeRow>& table);    // sse_int.cpp: MMX/SSE2 integer SIMD, shuffles, packs, logic
@@ -29,6 +31,8 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_system_rows(table);
   add_crc32_rows(table);
   add_xsave_rows(table);
+  add_x87_arith_rows(table);
+  add_x87_state_rows(table);
   add_sse_move_rows(table);
   add_sse_float_rows(table);
   add_sse_int_rows(table);
