@@ -61,13 +61,8 @@ void ApicBus::set_lint0_locked(bool level) {
 
 // --- LocalApic: state and delivery to the vCPU --------------------------------
 
-LocalApic::LocalApic(unsigned apic_id, bool bootstrap_processor, std::mutex& irqchip_mutex,
-                     TimerService& timers, ApicBus& bus)
-    : mutex_(irqchip_mutex),
-      timers_(timers),
-      bus_(bus),
-      bootstrap_processor_(bootstrap_processor),
-      timer_(timers, [this] { timer_expired(); }) {
+LocalApic::LocalApic(unsigned apic_id, std::mutex& irqchip_mutex, TimerService& timers, ApicBus& bus)
+    : mutex_(irqchip_mutex), timers_(timers), bus_(bus), timer_(timers, [this] { timer_expired(); }) {
   regs_.id = static_cast<uint8_t>(apic_id);
   power_up_locked();
 }
@@ -108,12 +103,6 @@ void LocalApic::power_up_locked() {
   regs_.lint0_level = lint0;
   regs_.globally_enabled = enabled;
   for (uint32_t& lvt : regs_.lvt) lvt = kLvtMasked;
-  if (bootstrap_processor_) {
-    // Virtual wire mode, so the 8259A reaches the boot processor before
-    // firmware sets the APIC up (QEMU does the same; real firmware programs
-    // it early).
-    regs_.lvt[kLvtLint0] = uint32_t{static_cast<uint8_t>(ApicDeliveryMode::ExtInt)} << kLvtDeliveryModeShift;
-  }
   timer_.cancel();
 }
 

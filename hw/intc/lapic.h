@@ -7,10 +7,12 @@
 //
 // The ApicBus joins the local APICs: IOAPIC messages and IPIs reach them
 // through it, their EOIs for level-triggered vectors go back to the IOAPIC,
-// and the 8259A's INTR reaches every LINT0 (virtual wire mode: after reset
-// the boot processor's LINT0 is an unmasked ExtINT entry, as QEMU's; with
-// the APIC globally disabled in IA32_APIC_BASE the PIC drives the CPU
-// directly).
+// and the 8259A's INTR reaches every LINT0: an unmasked ExtINT entry there
+// is virtual wire mode, which firmware (SeaBIOS) or Linux sets up; with the
+// APIC globally disabled in IA32_APIC_BASE the PIC drives the CPU directly.
+// After reset LINT0 is masked like every LVT entry (SDM vol. 3 §10.4.7.1),
+// as in QEMU since 2.7 ("target-i386: disable LINT0 after reset"; QEMU 7.2's
+// `info lapic` shows it masked before firmware runs).
 //
 // Threads: the owning vCPU thread (its register page, INTA), other vCPU
 // threads (IPIs), device threads (IOAPIC/PIC messages) and the timer
@@ -178,8 +180,7 @@ class LocalApic final : public LocalInterruptController, public BusDevice {
     std::function<int()> peek_vector;
   };
 
-  LocalApic(unsigned apic_id, bool bootstrap_processor, std::mutex& irqchip_mutex,
-            TimerService& timers, ApicBus& bus);
+  LocalApic(unsigned apic_id, std::mutex& irqchip_mutex, TimerService& timers, ApicBus& bus);
   ~LocalApic() override;
 
   void set_pic(PicConnection pic);
@@ -207,7 +208,7 @@ class LocalApic final : public LocalInterruptController, public BusDevice {
   uint8_t processor_priority_locked() const;
   void set_lint0_locked(bool level);
 
-  // Power-up state (machine reset), ID and BSP-ness kept.
+  // Power-up state (machine reset), the ID kept.
   void reset();
   // Saves or loads the registers; throws Error if loaded state is inconsistent.
   void serialize(StateStream& s);
@@ -242,7 +243,6 @@ class LocalApic final : public LocalInterruptController, public BusDevice {
   std::mutex& mutex_;
   TimerService& timers_;
   ApicBus& bus_;
-  const bool bootstrap_processor_;
   PicConnection pic_;
   Vcpu* vcpu_ = nullptr;
   LocalApicRegisters regs_;

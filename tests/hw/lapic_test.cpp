@@ -57,7 +57,7 @@ struct Machine {
   explicit Machine(unsigned cpus) {
     bus.set_eoi_listener([this](uint8_t v) { ioapic.eoi_locked(v); });
     for (unsigned i = 0; i < cpus; ++i) {
-      apics.push_back(std::make_unique<LocalApic>(i, i == 0, mutex, timers, bus));
+      apics.push_back(std::make_unique<LocalApic>(i, mutex, timers, bus));
       bus.attach(apics.back().get());
       vcpus.push_back(std::make_unique<FakeVcpu>(i));
       apics[i]->set_pic({[this] { return pic.acknowledge_locked(); }, [this] { return pic.peek_vector_locked(); }});
@@ -97,7 +97,7 @@ constexpr uint32_t kSelf = 1u << 18, kAllIncl = 2u << 18, kAllExcl = 3u << 18;
 
 }  // namespace
 
-TEST_CASE("power-up registers: version 0x50014, SVR 0xff, LVTs masked, BSP LINT0 ExtINT", "[lapic]") {
+TEST_CASE("power-up registers: version 0x50014, SVR 0xff, every LVT masked", "[lapic]") {
   Machine m(2);
   CHECK(m.rd(0, L::kRegVersion) == 0x00050014);
   CHECK(m.rd(1, L::kRegId) == 0x01000000);
@@ -105,10 +105,10 @@ TEST_CASE("power-up registers: version 0x50014, SVR 0xff, LVTs masked, BSP LINT0
   CHECK(m.rd(0, L::kRegDfr) == 0xffffffff);
   CHECK(m.rd(0, L::kRegLdr) == 0);
   CHECK(m.rd(0, L::kRegTpr) == 0);
-  CHECK(m.rd(0, L::kRegLvtLint0) == 0x700);
-  CHECK(m.rd(1, L::kRegLvtLint0) == 0x10000);
-  for (uint64_t reg : {L::kRegLvtTimer, L::kRegLvtThermal, L::kRegLvtPerf, L::kRegLvtLint1, L::kRegLvtError}) {
+  for (uint64_t reg : {L::kRegLvtTimer, L::kRegLvtThermal, L::kRegLvtPerf, L::kRegLvtLint0, L::kRegLvtLint1,
+                       L::kRegLvtError}) {
     CHECK(m.rd(0, reg) == 0x10000);
+    CHECK(m.rd(1, reg) == 0x10000);
   }
   CHECK(m.pending(0) == -1);
 }
@@ -433,22 +433,27 @@ TEST_CASE("virtual wire: the 8259A reaches the BSP through LINT0 ExtINT", "[lapi
     m.pic.write(port, 1, value);
   }
   m.pic.set_irq(1, true);
-  CHECK(m.pending(0) == 0x31);  // from the PIC, even while the APIC is software-disabled
-  CHECK(m.pending(1) == -1);    // an AP's LINT0 is masked
+  CHECK(m.pending(0) == -1);  // LINT0 is masked after reset: nothing yet
+  // SeaBIOS's virtual wire set-up: APIC on, LINT0 ExtINT (level), LINT1 NMI.
+  m.enable(0);
+  m.wr(0, L::kRegLvtLint0, 0x8700);
+  m.wr(0, L::kRegLvtLint1, 0x0400);
+  CHECK(m.pending(0) == 0x31);  // the request already waiting comes through
+  CHECK(m.pending(1) == -1);    // the AP's LINT0 stays masked
   CHECK(m.vcpus[0]->count(VcpuEvent::Interrupt) == 1);
   CHECK(m.inta(0) == 0x31);
   CHECK(m.pending(0) == -1);
   m.pic.write(0, 1, 0x20);  // EOI
-  // The APIC's own interrupts go before the PIC's.
-  m.enable(0);
+  // The APIC's own interrupts go before the PIC's; ExtINT ignores the
+  // APIC's priorities.
   m.ipi(0, kSelf | 0x80);
   m.pic.set_irq(1, false);
   m.pic.set_irq(1, true);
   CHECK(m.inta(0) == 0x80);
   CHECK(m.inta(0) == 0x31);
   m.pic.write(0, 1, 0x20);
-  // LINT0 masked: the PIC no longer gets through.
-  m.wr(0, L::kRegLvtLint0, 0x10700);
+  // LINT0 masked again: the PIC no longer gets through.
+  m.wr(0, L::kRegLvtLint0, 0x18700);
   m.pic.set_irq(1, false);
   m.pic.set_irq(1, true);
   CHECK(m.pending(0) == -1);
