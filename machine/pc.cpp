@@ -2,15 +2,23 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hw/acpi/acpi_pm.h"
 #include "hw/char/uart16550.h"
 #include "hw/input/i8042.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
+#include "hw/intc/lapic.h"
 #include "hw/misc/isa_debug_exit.h"
 #include "hw/misc/system_control_port.h"
+#include "hw/misc/system_control_port_b.h"
+#include "hw/rtc/mc146818.h"
+#include "hw/timer/i8254.h"
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
+#include "machine/pc_cmos.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -54,7 +62,9 @@ PcMachine::PcMachine(const VmConfig& config)
 
 PcMachine::~PcMachine() {
   stop_vcpus();
+  timers_.stop();
   for (auto& backend : char_backends_) backend->detach();
+  detach_local_apics();
 }
 
 void PcMachine::map_ram() {
@@ -90,14 +100,24 @@ IrqLine PcMachine::irq_line(unsigned gsi) {
 }
 
 void PcMachine::set_irq(unsigned gsi, bool level) {
-  std::shared_lock lock(accelerator_mutex_);
-  if (accelerator_ && accelerator_->has_irqchip()) accelerator_->set_irq_line(gsi, level);
-  // Without a built-in irqchip the software PIC/IOAPIC will take the line;
-  // they arrive with the software CPU, which is the only such accelerator.
+  {
+    std::shared_lock lock(accelerator_mutex_);
+    if (accelerator_ && accelerator_->has_irqchip()) {
+      accelerator_->set_irq_line(gsi, level);
+      return;
+    }
+  }
+  // The software irqchip (built before any such accelerator runs, kept
+  // across resets). ISA IRQs go to both the 8259A pair and the IOAPIC, with
+  // ISA IRQ 0 on IOAPIC pin 2 as on QEMU's pc (the MADT's override says
+  // so); IRQ 2 is the PICs' cascade, no device's line.
+  if (pic_ != nullptr && gsi < 16 && gsi != I8259Pair::kCascadeIr) pic_->set_irq(gsi, level);
+  if (ioapic_ != nullptr && gsi < Ioapic::kPins) ioapic_->set_irq(gsi == 0 ? 2 : gsi, level);
 }
 
 void PcMachine::create_devices() {
   create_serial_ports();
+  create_rtc();
 
   auto i8042 = std::make_unique<I8042>(control_);
   i8042_ = i8042.get();
@@ -195,10 +215,74 @@ void PcMachine::create_accelerator() {
     }
   }
   if (!accelerator_) throw Error(failures);
+  if (!accelerator_->has_irqchip()) create_software_irqchip();
+  detach_local_apics();
   vcpus_.clear();
   for (unsigned i = 0; i < config_.smp.cpus; ++i) {
-    vcpus_.push_back(accelerator_->create_vcpu(i, config_.smp.cpus, *cpu_model_, {pio_, mmio_}));
+    LocalInterruptController* local_apic = i < local_apics_.size() ? local_apics_[i] : nullptr;
+    vcpus_.push_back(accelerator_->create_vcpu(i, config_.smp.cpus, *cpu_model_, {pio_, mmio_, local_apic}));
   }
+  for (size_t i = 0; i < local_apics_.size() && i < vcpus_.size(); ++i) local_apics_[i]->set_vcpu(vcpus_[i].get());
+}
+
+void PcMachine::create_rtc() {
+  // The RTC and its CMOS RAM are the machine's under either accelerator
+  // (KVM's in-kernel irqchip has no RTC); IRQ 8 goes through set_irq().
+  timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  auto rtc = std::make_unique<Mc146818>(timers_, irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
+  write_pc_cmos(*rtc, layout_, config_.smp.cpus);
+  rtc_ = rtc.get();
+  pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");
+  devices_.push_back(std::move(rtc));
+}
+
+void PcMachine::create_software_irqchip() {
+  if (pic_ != nullptr) return;
+  apic_bus_ = std::make_unique<ApicBus>();
+
+  // The 8259A pair: INTR reaches every local APIC's LINT0.
+  auto pic = std::make_unique<I8259Pair>(irqchip_mutex_, [this](bool level) { apic_bus_->set_lint0_locked(level); });
+  pic_ = pic.get();
+  pio_.add(0x20, 2, pic.get(), "pic");
+  auto pic_slave = std::make_unique<OffsetWindow>(*pic, I8259Pair::kSlaveWindowShift);
+  pio_.add(0xa0, 2, pic_slave.get(), "pic");
+  auto elcr = std::make_unique<OffsetWindow>(*pic, I8259Pair::kElcrWindowShift);
+  pio_.add(0x4d0, 2, elcr.get(), "elcr");
+  devices_.push_back(std::move(pic));
+  devices_.push_back(std::move(pic_slave));
+  devices_.push_back(std::move(elcr));
+
+  auto ioapic = std::make_unique<Ioapic>(irqchip_mutex_, *apic_bus_);
+  ioapic_ = ioapic.get();
+  mmio_.add(Ioapic::kBaseAddress, Ioapic::kMmioSize, ioapic.get(), "ioapic");
+  apic_bus_->set_eoi_listener([this](uint8_t vector) { ioapic_->eoi_locked(vector); });
+  devices_.push_back(std::move(ioapic));
+
+  // One local APIC per vCPU, APIC ID = CPU index; each vCPU routes its own
+  // APIC page, so they are not on the MMIO bus.
+  for (unsigned i = 0; i < config_.smp.cpus; ++i) {
+    auto lapic = std::make_unique<LocalApic>(i, irqchip_mutex_, timers_, *apic_bus_);
+    lapic->set_pic({[this] { return pic_->acknowledge_locked(); }, [this] { return pic_->peek_vector_locked(); }});
+    apic_bus_->attach(lapic.get());
+    local_apics_.push_back(lapic.get());
+    devices_.push_back(std::move(lapic));
+  }
+
+  // The PIT on IRQ 0, and port 0x61 with its counter 2. (KVM has both in
+  // the kernel: KVM_CREATE_PIT2 with the dummy speaker port.)
+  auto pit = std::make_unique<I8254>(timers_, irq_line(0));
+  pit_ = pit.get();
+  pio_.add(0x40, I8254::kRegisterCount, pit.get(), "pit");
+  auto port61 = std::make_unique<SystemControlPortB>(timers_, *pit);
+  port61_ = port61.get();
+  pio_.add(0x61, 1, port61.get(), "port61");
+  devices_.push_back(std::move(pit));
+  devices_.push_back(std::move(port61));
+}
+
+void PcMachine::detach_local_apics() {
+  for (LocalApic* lapic : local_apics_) lapic->set_vcpu(nullptr);
 }
 
 void PcMachine::load_boot_images() {
@@ -228,6 +312,14 @@ void PcMachine::reset_devices() {
   for (Uart16550* uart : uarts_) uart->reset();
   i8042_->reset();
   port92_->reset();
+  rtc_->reset();
+  if (pic_ != nullptr) {
+    pic_->reset();
+    ioapic_->reset();
+    for (LocalApic* lapic : local_apics_) lapic->reset();
+    pit_->reset();
+    port61_->reset();
+  }
 }
 
 void PcMachine::start_vcpus() {
@@ -262,6 +354,7 @@ void PcMachine::vcpu_thread(Vcpu& vcpu) {
 }
 
 int PcMachine::run() {
+  timers_.start();
   start_vcpus();
   for (;;) {
     MachineRequest request = control_.wait();
@@ -277,6 +370,7 @@ int PcMachine::run() {
       case MachineRequest::Kind::Reset: {
         if (config_.no_reboot) return 0;
         reset_devices();
+        detach_local_apics();
         vcpus_.clear();
         {
           std::unique_lock lock(accelerator_mutex_);

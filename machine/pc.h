@@ -4,11 +4,17 @@
 //
 // Threads: the thread that calls run() is the machine's main thread; it
 // creates one thread per vCPU and is the only one that starts, stops or
-// resets them. Devices are reached from vCPU threads through the buses.
+// resets them. Devices are reached from vCPU threads through the buses,
+// and from the timer thread (timers_, started by run()) for their timers.
+//
+// Interrupts: under kvm the in-kernel irqchip (PIC, IOAPIC, LAPICs, PIT)
+// takes set_irq(); otherwise the machine builds software ones and routes
+// set_irq() to them. The RTC and its CMOS RAM are the machine's either way.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <thread>
 #include <vector>
@@ -18,6 +24,7 @@
 #include "hw/core/io_bus.h"
 #include "hw/core/irq.h"
 #include "hw/core/run_control.h"
+#include "hw/core/timer.h"
 #include "machine/e820.h"
 #include "machine/linux_boot.h"
 #include "system/vm_config.h"
@@ -29,6 +36,13 @@ class AcpiPm;
 class Uart16550;
 class I8042;
 class SystemControlPortA;
+class SystemControlPortB;
+class I8259Pair;
+class Ioapic;
+class LocalApic;
+class ApicBus;
+class I8254;
+class Mc146818;
 
 class PcMachine {
  public:
@@ -56,6 +70,11 @@ class PcMachine {
   void create_serial_ports();
   void create_user_devices();
   void create_accelerator();
+  void create_rtc();
+  // The PIC pair, IOAPIC, local APICs and PIT that an accelerator without a
+  // built-in irqchip (tcg) needs; built once, kept across resets.
+  void create_software_irqchip();
+  void detach_local_apics();  // before the vCPUs they post to are destroyed
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
   void start_vcpus();
@@ -70,6 +89,10 @@ class PcMachine {
   IoBus pio_{"ioport", IoBus::UnclaimedReads::AllOnes};
   IoBus mmio_{"mmio", IoBus::UnclaimedReads::Zero};
   RunControl control_;
+  // Virtual time and the timer thread of the devices; declared before the
+  // devices, so it outlives their timers.
+  VirtualClock clock_;
+  TimerService timers_{clock_};
 
   std::vector<uint8_t> firmware_image_;
   LinuxBootImage linux_image_;
@@ -86,11 +109,21 @@ class PcMachine {
   std::atomic<bool> vcpus_stopping_{false};
 
   std::vector<std::unique_ptr<CharBackend>> char_backends_;
+  // The software irqchip's shared lock and APIC bus (tcg only), declared
+  // before the devices that use them.
+  std::mutex irqchip_mutex_;
+  std::unique_ptr<ApicBus> apic_bus_;
   std::vector<std::unique_ptr<BusDevice>> devices_;
   std::vector<Uart16550*> uarts_;
   I8042* i8042_ = nullptr;
   SystemControlPortA* port92_ = nullptr;
   AcpiPm* acpi_pm_ = nullptr;
+  Mc146818* rtc_ = nullptr;
+  I8259Pair* pic_ = nullptr;           // null under kvm: the in-kernel irqchip has them
+  Ioapic* ioapic_ = nullptr;
+  std::vector<LocalApic*> local_apics_;
+  I8254* pit_ = nullptr;
+  SystemControlPortB* port61_ = nullptr;
 };
 
 }  // namespace vireo
