@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "accel/tcg/cpu.h"
+#include "accel/tcg/exec/xsave.h"
 #include "accel/tcg/features.h"
 
 namespace vireo::tcg {
@@ -175,11 +176,12 @@ CpuidRegs cpuid_leaf(const Cpu& cpu, uint32_t leaf, uint32_t subleaf) {
       if (subleaf == 1) return {package_id_bits(count), count & 0xffff, level | (2u << 8), apic_id};
       return {0, 0, level, apic_id};
     }
-    case 0xd:
-      // XSAVE state components. Filled in when XSAVE is implemented: then
-      // subleaf 0 reports the supported XCR0 bits and area sizes, subleaf 1
-      // XSAVEOPT & co, subleaf n >= 2 each component's size and offset.
-      return {};
+    case 0xd: {
+      // XSAVE state components, as exec/xsave.cpp implements them.
+      if (!(features.leaf1_ecx & cpuid::kXsave)) return {};
+      const CpuidRegisters r = xsave_cpuid_leaf(subleaf, cpu.xcr0);
+      return {r.eax, r.ebx, r.ecx, r.edx};
+    }
     case 0x80000000:
       return vendor_leaf(model.max_extended_leaf, model.vendor);
     case 0x80000001: {

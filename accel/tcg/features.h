@@ -33,7 +33,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
     // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
     // capability either: cpuid.cpp mirrors CR4.OSXSAVE when XSAVE is here.
-    .leaf1_ecx = cpuid::kHypervisor,
+    .leaf1_ecx = cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
+                 cpuid::kHypervisor,
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. LM waits for long-mode entry and 64-bit interrupt
     // delivery (system.cpp); PDPE1GB for a tested 1 GiB page walk.

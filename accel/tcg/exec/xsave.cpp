@@ -24,6 +24,8 @@ namespace vireo::tcg {
 
 namespace {
 
+// CR4.OSXSAVE (SDM vol. 3 §2.5): enables XGETBV/XSETBV/XSAVE/XRSTOR.
+constexpr uint64_t kCr4Osxsave = 1ull << 18;
 using simd::kCr0Ts;
 using simd::kFtwAllEmpty;
 using simd::kMxcsrWritable;  // what XRSTOR accepts and XSAVE reports as MXCSR_MASK
@@ -64,7 +66,7 @@ uint64_t xinuse(const Cpu& cpu) {
   const FpuState& f = cpu.fpu;
   uint64_t in_use = 0;
   bool x87_init = f.fcw == kFcwInit && f.fsw == 0 && f.ftw == kFtwAllEmpty && f.fop == 0 &&
-                  f.fip == 0 && f.fdp == 0;
+                  f.fip == 0 && f.fdp == 0 && f.fcs == 0 && f.fds == 0;
   for (const long double& st : f.st) x87_init = x87_init && register_is_zero(st);
   if (!x87_init) in_use |= kXcr0X87;
   for (const auto& xmm : f.xmm) {
@@ -88,31 +90,10 @@ uint8_t abridged_tag(uint16_t ftw) {
   return tags;
 }
 
-// The full tag word back from the abridged byte: a non-empty register is
-// tagged by what it holds (SDM vol. 1 §8.1.7): 00 valid, 01 zero, 10
-// special (NaN, infinity, denormal, unnormal).
-uint16_t full_tag_word(uint8_t tags, const long double (&st)[8]) {
-  uint16_t ftw = 0;
-  for (unsigned r = 0; r < 8; ++r) {
-    unsigned tag = 3;
-    if (tags & (1u << r)) {
-      uint8_t bytes[10];
-      std::memcpy(bytes, &st[r], sizeof bytes);
-      uint64_t mantissa = get<uint64_t>(bytes);
-      unsigned exponent = get<uint16_t>(bytes + 8) & 0x7fff;
-      if (exponent == 0x7fff) tag = 2;
-      else if (exponent == 0) tag = mantissa == 0 ? 1 : 2;
-      else tag = (mantissa >> 63) ? 0 : 2;
-    }
-    ftw = static_cast<uint16_t>(ftw | (tag << (2 * r)));
-  }
-  return ftw;
-}
-
-// The x87 part of the legacy region: bytes 0-23 and the eight ST(i)
-// slots. With REX.W the instruction pointers are 64 bits; otherwise they
-// are 32-bit offsets with a selector, which this CPU does not keep and
-// stores as 0 (as processors with CPUID.7:EBX[13], FCS/FDS deprecation, do).
+// The x87 part of the legacy region, laid out as FXSAVE lays it out
+// (x87_state.cpp): bytes 0-23 and the eight ST(i) slots. With REX.W the
+// instruction and operand pointers are 64 bits; otherwise 32-bit offsets
+// with their selectors.
 void store_x87(const Cpu& cpu, uint8_t* image, bool wide) {
   const FpuState& f = cpu.fpu;
   put16(image + kFcw, f.fcw);
@@ -124,8 +105,8 @@ void store_x87(const Cpu& cpu, uint8_t* image, bool wide) {
     put64(image + kFip, f.fip);
     put64(image + kFdp, f.fdp);
   } else {
-    put64(image + kFip, static_cast<uint32_t>(f.fip));
-    put64(image + kFdp, static_cast<uint32_t>(f.fdp));
+    put64(image + kFip, static_cast<uint32_t>(f.fip) | (uint64_t{f.fcs} << 32));
+    put64(image + kFdp, static_cast<uint32_t>(f.fdp) | (uint64_t{f.fds} << 32));
   }
   const unsigned top = (f.fsw >> 11) & 7;
   for (unsigned k = 0; k < 8; ++k) {
@@ -135,20 +116,36 @@ void store_x87(const Cpu& cpu, uint8_t* image, bool wide) {
   }
 }
 
+// The x87 state from the legacy region, as FXRSTOR loads it
+// (x87_state.cpp): FCW keeps its writable bits and reads bit 6 as 1, FSW's
+// ES and B follow the unmasked flags, and a register is tagged empty or
+// not; the full tags are derived from contents when they are stored.
 void load_x87(Cpu& cpu, const uint8_t* image, bool wide) {
+  constexpr uint16_t kFcwWritable = 0x1f3f, kFcwFixedOnes = 0x0040;
+  constexpr uint16_t kFswEsAndBusy = 0x8080;
   FpuState& f = cpu.fpu;
-  f.fcw = get<uint16_t>(image + kFcw);
-  f.fsw = get<uint16_t>(image + kFsw);
-  f.fop = get<uint16_t>(image + kFop) & 0x7ff;
-  f.fip = wide ? get<uint64_t>(image + kFip) : get<uint32_t>(image + kFip);
-  f.fdp = wide ? get<uint64_t>(image + kFdp) : get<uint32_t>(image + kFdp);
-  const unsigned top = (f.fsw >> 11) & 7;
-  for (unsigned k = 0; k < 8; ++k) {
-    long double& reg = f.st[(top + k) & 7];
-    reg = 0.0L;
-    std::memcpy(&reg, image + kSt0 + kStSlot * k, 10);
+  f.fcw = static_cast<uint16_t>((get<uint16_t>(image + kFcw) & kFcwWritable) | kFcwFixedOnes);
+  uint16_t fsw = get<uint16_t>(image + kFsw) & static_cast<uint16_t>(~kFswEsAndBusy);
+  if (fsw & ~f.fcw & 0x3f) fsw |= kFswEsAndBusy;
+  f.fsw = fsw;
+  uint16_t ftw = 0;
+  for (unsigned r = 0; r < 8; ++r) {
+    if (!(image[kFtw] & (1u << r))) ftw = static_cast<uint16_t>(ftw | (3u << (2 * r)));
   }
-  f.ftw = full_tag_word(image[kFtw], f.st);
+  f.ftw = ftw;
+  f.fop = get<uint16_t>(image + kFop) & 0x7ff;
+  if (wide) {
+    f.fip = get<uint64_t>(image + kFip);
+    f.fdp = get<uint64_t>(image + kFdp);
+    f.fcs = f.fds = 0;
+  } else {
+    f.fip = get<uint32_t>(image + kFip);
+    f.fcs = get<uint16_t>(image + kFip + 4);
+    f.fdp = get<uint32_t>(image + kFdp);
+    f.fds = get<uint16_t>(image + kFdp + 4);
+  }
+  const unsigned top = (f.fsw >> 11) & 7;
+  for (unsigned k = 0; k < 8; ++k) std::memcpy(&f.st[(top + k) & 7], image + kSt0 + kStSlot * k, 10);
 }
 
 void init_x87(Cpu& cpu) {
@@ -159,6 +156,8 @@ void init_x87(Cpu& cpu) {
   f.fop = 0;
   f.fip = 0;
   f.fdp = 0;
+  f.fcs = 0;
+  f.fds = 0;
   for (long double& st : f.st) st = 0.0L;
 }
 
@@ -241,10 +240,11 @@ void xrstor(Cpu& cpu, const Insn& i) {
   }
   const uint64_t rfbm = requested_features(cpu);
   const uint64_t xstate_bv = get<uint64_t>(area + kXstateBv);
-  // Standard form only: XCOMP_BV and the rest of the header must be 0
-  // (no XSAVEC), and XSTATE_BV may name only enabled components
-  // (SDM vol. 1 §13.8.1).
-  for (unsigned k = kXcompBv; k < kXsaveAreaBytes; ++k) {
+  // Standard form only (no XSAVEC): header bytes 23:8, XCOMP_BV and the
+  // eight after it, must be 0, and XSTATE_BV may name only enabled
+  // components (SDM vol. 1 §13.8.1). Bytes 63:24 are not checked (nor by
+  // the host).
+  for (unsigned k = kXcompBv; k < kXstateBv + 24; ++k) {
     if (area[k]) raise_gp(0);
   }
   if (xstate_bv & ~cpu.xcr0) raise_gp(0);

@@ -16,10 +16,6 @@ inline constexpr uint64_t kXcr0Sse = 1u << 1;
 inline constexpr uint64_t kXcr0Supported = kXcr0X87 | kXcr0Sse;
 inline constexpr uint64_t kXcr0Reset = kXcr0X87;  // after RESET and INIT (SDM vol. 3 table 9-1)
 
-// CR4.OSXSAVE (SDM vol. 3 §2.5): enables XGETBV/XSETBV/XSAVE/XRSTOR and
-// is mirrored in CPUID.1:ECX.OSXSAVE[27].
-inline constexpr uint64_t kCr4Osxsave = 1ull << 18;
-
 // The standard-form XSAVE area: the 512-byte legacy region (FXSAVE's
 // layout) and the 64-byte XSAVE header; nothing follows with XCR0 <= 3.
 inline constexpr uint32_t kXsaveLegacyBytes = 512;
