@@ -144,21 +144,23 @@ CpuSnapshot random_input(TestRandom& r, Lanes lanes) {
   return in;
 }
 
-Bytes random_encoding(TestRandom& r, const Form& form, bool memory, bool rex_w, CpuSnapshot& in) {
+Bytes random_encoding(TestRandom& r, const Form& form, bool memory, bool rex_w, CpuSnapshot& in,
+                      unsigned registers = 16) {
   Encoding e;
   if (form.prefix) e.prefixes = {form.prefix};
   e.opcode = {0x0f, form.opcode};
   e.op_bits = rex_w ? 64 : 32;
-  e.reg = form.ext >= 0 ? static_cast<unsigned>(form.ext) : static_cast<unsigned>(r.below(16));
+  e.reg = form.ext >= 0 ? static_cast<unsigned>(form.ext) : static_cast<unsigned>(r.below(registers));
   if (memory) {
-    unsigned base = kBases[r.below(std::size(kBases))];
+    unsigned base;
+    do base = kBases[r.below(std::size(kBases))]; while (base >= registers);
     int32_t disp = r.chance(50) ? 0 : static_cast<int32_t>(r.below(256)) - 128;
     // Usually 16-byte aligned, sometimes not: the aligned forms must #GP.
     uint64_t offset = 0x100 + (r.chance(75) ? r.below(0x20) * 16 : r.below(0x200));
     in.gpr[base] = kDataAddress + offset - static_cast<uint64_t>(static_cast<int64_t>(disp));
     e.rm = mem(base, disp);
   } else {
-    e.rm = reg(static_cast<unsigned>(r.below(16)));
+    e.rm = reg(static_cast<unsigned>(r.below(registers)));
   }
   if (form.imm) {
     e.imm_bytes = 1;
@@ -188,6 +190,23 @@ TEST_CASE("sse: every MMX/SSE/SSE2 form matches the host", "[tcg][sse]") {
       bool memory = n % 2 == 1;
       bool rex_w = form.rex_w && n % 4 >= 2;
       Bytes code = random_encoding(r, form, memory, rex_w, in);
+      CHECK_LIKE_HOST(diff, code, in, options);
+    }
+  }
+  CHECK_NO_MISMATCHES(diff);
+}
+
+TEST_CASE("sse: every MMX/SSE/SSE2 form matches the host in 32-bit code", "[tcg][sse]") {
+  // Compatibility mode: no REX, 32-bit addresses, the upper GPR halves undefined.
+  Differential diff;
+  DiffOptions options = sse_options();
+  options.mode = CodeMode::Compat32;
+  constexpr unsigned kCasesPerForm = 16;
+  for (const Form& form : all_forms()) {
+    TestRandom r(0x32e0000u + form.opcode * 0x1000u + form.prefix * 0x10u + static_cast<unsigned>(form.ext + 1));
+    for (unsigned n = 0; n < kCasesPerForm; ++n) {
+      CpuSnapshot in = random_input(r, form.lanes);
+      Bytes code = random_encoding(r, form, n % 2 == 1, false, in, 8);
       CHECK_LIKE_HOST(diff, code, in, options);
     }
   }
@@ -337,4 +356,50 @@ TEST_CASE("sse: every MMX/SSE/SSE2 row has a disassembly name and decodes its ow
     CHECK(disassemble(insn).rfind(n.mnemonic, 0) == 0);
     CHECK(insn.length == n.code.size());
   }
+}
+
+TEST_CASE("sse: unmasked overflow, underflow and precision report the host's flags", "[tcg][sse][unmasked]") {
+  // Operands at the edges of the exponent range, so results overflow,
+  // underflow (exactly or not) or land just inside; MXCSR with some of
+  // OE/UE/PE unmasked, any rounding, FTZ/DAZ.
+  Differential diff;
+  const DiffOptions options = sse_options();
+  struct Op {
+    uint8_t prefix, opcode;
+    Lanes lanes;
+  };
+  const Op ops[] = {
+      {kNp, 0x58, Lanes::F32}, {0x66, 0x58, Lanes::F64}, {0xf3, 0x58, Lanes::F32}, {0xf2, 0x58, Lanes::F64},
+      {kNp, 0x5c, Lanes::F32}, {0x66, 0x5c, Lanes::F64}, {0xf3, 0x5c, Lanes::F32}, {0xf2, 0x5c, Lanes::F64},
+      {kNp, 0x59, Lanes::F32}, {0x66, 0x59, Lanes::F64}, {0xf3, 0x59, Lanes::F32}, {0xf2, 0x59, Lanes::F64},
+      {kNp, 0x5e, Lanes::F32}, {0x66, 0x5e, Lanes::F64}, {0xf3, 0x5e, Lanes::F32}, {0xf2, 0x5e, Lanes::F64},
+      {0x66, 0x5a, Lanes::F64}, {0xf2, 0x5a, Lanes::F64},  // CVTPD2PS, CVTSD2SS
+  };
+  TestRandom r(0x0e0e);
+  for (const Op& op : ops) {
+    for (unsigned n = 0; n < 400; ++n) {
+      CpuSnapshot in = random_input(r, op.lanes);
+      for (unsigned x = 0; x < 2; ++x) {
+        for (unsigned lane = 0; lane < (op.lanes == Lanes::F32 ? 4u : 2u); ++lane) {
+          // Exponents near the top or the bottom of the range.
+          if (op.lanes == Lanes::F32) {
+            uint64_t e = r.chance(50) ? 1 + r.below(30) : 254 - r.below(30);
+            uint32_t v = make_float<uint32_t>(r.chance(50), r.chance(10) ? 0 : e, r.chance(30) ? 0 : r.next());
+            std::memcpy(in.fx.xmm[x] + 4 * lane, &v, 4);
+          } else {
+            uint64_t e = r.chance(50) ? 1 + r.below(60) : 2046 - r.below(60);
+            if (op.opcode == 0x5a) e = 1023 + (r.chance(50) ? 1 : -1) * static_cast<int64_t>(100 + r.below(60));
+            uint64_t v = make_float<uint64_t>(r.chance(50), r.chance(10) ? 0 : e, r.chance(30) ? 0 : r.next());
+            std::memcpy(in.fx.xmm[x] + 8 * lane, &v, 8);
+          }
+        }
+      }
+      in.fx.mxcsr = static_cast<uint32_t>(r.below(4) << 13) | (r.chance(25) ? 0x8000 : 0) | (r.chance(25) ? 0x40 : 0) |
+                    0x1f80;
+      in.fx.mxcsr &= ~static_cast<uint32_t>((r.below(8) << 3) << 7);  // some of OE, UE, PE unmasked
+      Bytes code = op.prefix ? Bytes{op.prefix, 0x0f, op.opcode, 0xc1} : Bytes{0x0f, op.opcode, 0xc1};
+      CHECK_LIKE_HOST(diff, code, in, options);
+    }
+  }
+  CHECK_NO_MISMATCHES(diff);
 }

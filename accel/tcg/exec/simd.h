@@ -24,14 +24,17 @@
 //   * Floating-point operations run the host's own instruction (ADDPS,
 //     CVTTSD2SI, RCPPS, ...) on the guest values with the guest's MXCSR
 //     (rounding, FTZ, DAZ) loaded and every exception masked, then read
-//     back the flags the host raised. That is bit-exact by construction:
-//     NaN propagation and payloads, denormals, the RCP/RSQRT
-//     approximations, and which MXCSR flags are set. signal_simd_exceptions
-//     then merges the flags and raises #XM (or #UD without
-//     CR4.OSXMMEXCPT) when one of them is unmasked, before the destination
-//     is written. The host op is one line of inline assembly per
-//     instruction (sse_float.cpp); imm8 forms instantiate one per
-//     predicate.
+//     back the flags the host raised (run_simd_op). That is bit-exact by
+//     construction: NaN propagation and payloads, denormals, the RCP/RSQRT
+//     approximations, and which MXCSR flags are set. When the guest has
+//     unmasked an exception that occurs, the flags a masked run reports
+//     are not the ones the guest would see, so the host runs the
+//     instruction once more with the guest's masks and reports the flags
+//     its own trap saw (simd_trap.cpp). signal_simd_exceptions then merges
+//     the flags and raises #XM (or #UD without CR4.OSXMMEXCPT) when one of
+//     them is unmasked, before the destination is written. The host op is
+//     one line of inline assembly per instruction (sse_float.cpp); imm8
+//     forms instantiate one per predicate.
 // Memory operand sizes and the 16-byte alignment rule are a template
 // parameter of the form (Wkind), so "ADDPS needs an aligned m128, ADDSS
 // reads an unaligned m32" is visible in the row that registers them.
@@ -42,10 +45,12 @@
 // except EMMS sets TOP to 0 and all tags to valid; EMMS sets TOP to 0 and
 // all tags empty (Intel SDM vol. 1 §9.5, table 9-2; observed on the host).
 //
-// Files: simd.h (this), sse_move.cpp (moves, MOVMSK, LDMXCSR/STMXCSR,
-// fences, prefetch), sse_float.cpp (float arithmetic, compares, COMISS,
-// conversions), sse_int.cpp (integer SIMD on MMX and XMM, shuffles,
-// packs), mmx.cpp (MMX-only: EMMS, MOVD/MOVQ mm, MOVQ2DQ, MASKMOVQ).
+// Files: simd.h (this), simd_trap.cpp (flags under unmasked exceptions),
+// sse_move.cpp (moves incl. MASKMOVQ/MASKMOVDQU, MOVMSK,
+// LDMXCSR/STMXCSR, fences, CLFLUSH, prefetch), sse_float.cpp (float
+// arithmetic, compares, COMISS, conversions), sse_int.cpp (integer SIMD on
+// MMX and XMM, shuffles, packs), mmx.cpp (MMX-only: EMMS, MOVD/MOVQ mm,
+// MOVNTQ, MOVQ2DQ/MOVDQ2Q).
 #pragma once
 
 #if !defined(__x86_64__)
@@ -54,6 +59,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "accel/tcg/decoder.h"
 #include "accel/tcg/exec/operands.h"
@@ -334,6 +340,39 @@ uint32_t run_on_host(uint32_t guest_mxcsr, Op&& op) {
   asm volatile("stmxcsr %0" : "=m"(after));
   asm volatile("ldmxcsr %0" : : "m"(host_mxcsr));
   return after & kMxcsrFlags;
+}
+
+// The flags `run(context)` raises with the guest's MXCSR loaded as it is,
+// unmasked exceptions included: the host traps and the flags come from the
+// trapped state (simd_trap.cpp). Slow (two sigaction calls); for the rare
+// case where the guest takes a SIMD exception.
+uint32_t flags_with_guest_masks(uint32_t guest_mxcsr, void (*run)(void*), void* context);
+
+// Runs `op` (host SIMD instructions, as for run_on_host; it must be
+// repeatable: read its inputs, write its outputs) under the guest's MXCSR
+// and applies the outcome to the guest: the flags are merged into MXCSR
+// and #XM/#UD raised if an unmasked exception occurs. The flags are the
+// hardware's in every case: a masked run gives them whenever no unmasked
+// exception occurs; when one does (or when underflow is unmasked and the
+// result was tiny but exact, which a masked run does not report but a
+// flush-to-zero run does), the host runs `op` again with the guest's
+// masks and its own trap reports them.
+template <typename Op>
+void run_simd_op(Cpu& cpu, Op&& op) {
+  const uint32_t mxcsr = cpu.fpu.mxcsr;
+  uint32_t raised = run_on_host(mxcsr, op);
+  const uint32_t unmasked = ~(mxcsr >> kMxcsrMaskShift) & kMxcsrFlags;
+  if (unmasked != 0) [[unlikely]] {
+    bool traps = raised & unmasked;
+    if (!traps && (unmasked & kMxcsrUe) && !(raised & kMxcsrUe)) {
+      traps = run_on_host(mxcsr | kMxcsrFz, op) & kMxcsrUe;
+    }
+    if (traps) {
+      raised = flags_with_guest_masks(
+          mxcsr, [](void* context) { (*static_cast<std::remove_reference_t<Op>*>(context))(); }, &op);
+    }
+  }
+  signal_simd_exceptions(cpu, raised);
 }
 
 // Generic forms ---------------------------------------------------------------
