@@ -5,7 +5,7 @@
 // the exceptions.
 //
 // Every operation runs the host's own instruction on the guest's values
-// under the guest's MXCSR (simd.h: run_on_host), so results, NaN payloads,
+// under the guest's MXCSR (simd.h: run_simd_op), so results, NaN payloads,
 // the RCP/RSQRT approximations and the exception flags are the hardware's.
 #include <array>
 #include <utility>
@@ -115,9 +115,13 @@ struct Cvttsd2si { template <typename T> static void run(T& r, HostXmm s) { asm 
 template <typename H>
 struct OnHost {
   static Xmm apply(Cpu& cpu, const Xmm& d, const Xmm& s, uint8_t) {
-    HostXmm hd = to_host(d), hs = to_host(s);
-    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(hd, hs); }));
-    return from_host(hd);
+    const HostXmm hd = to_host(d), hs = to_host(s);
+    HostXmm out;
+    run_simd_op(cpu, [&] {
+      out = hd;
+      H::run(out, hs);
+    });
+    return from_host(out);
   }
 };
 // The same for the compare family: the predicate comes from imm8.
@@ -130,9 +134,13 @@ struct OnHostPredicate {
   }
   static Xmm apply(Cpu& cpu, const Xmm& d, const Xmm& s, uint8_t imm) {
     static constexpr std::array<Fn, 8> kByPredicate = table(std::make_index_sequence<8>{});
-    HostXmm hd = to_host(d), hs = to_host(s);
-    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { kByPredicate[imm & 7](hd, hs); }));
-    return from_host(hd);
+    const HostXmm hd = to_host(d), hs = to_host(s);
+    HostXmm out;
+    run_simd_op(cpu, [&] {
+      out = hd;
+      kByPredicate[imm & 7](out, hs);
+    });
+    return from_host(out);
   }
 };
 
@@ -144,7 +152,7 @@ struct CompareFlags {
     check_sse(cpu);
     HostXmm b = to_host(read_w<K, Mem>(cpu, i)), a = to_host(get_xmm(cpu, i.reg));
     EflagsResult r{};
-    signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { r = H::run(a, b); }));
+    run_simd_op(cpu, [&] { r = H::run(a, b); });
     cpu.set_arithmetic_flags(kArithmeticFlags, (r.zf ? kZf : 0) | (r.pf ? kPf : 0) | (r.cf ? kCf : 0));
     next(cpu, i);
   }
@@ -159,9 +167,13 @@ struct CvtFromInt {
     static void run(Cpu& cpu, const Insn& i) {
       check_sse(cpu);
       T v = read_rm<T, Mem>(cpu, i);
-      HostXmm d = to_host(get_xmm(cpu, i.reg));
-      signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(d, v); }));
-      set_xmm(cpu, i.reg, from_host(d));
+      const HostXmm d = to_host(get_xmm(cpu, i.reg));
+      HostXmm out;
+      run_simd_op(cpu, [&] {
+        out = d;
+        H::run(out, v);
+      });
+      set_xmm(cpu, i.reg, from_host(out));
       next(cpu, i);
     }
   };
@@ -175,7 +187,7 @@ struct CvtToInt {
       check_sse(cpu);
       HostXmm s = to_host(read_w<K, Mem>(cpu, i));
       T r = 0;
-      signal_simd_exceptions(cpu, run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); }));
+      run_simd_op(cpu, [&] { H::run(r, s); });
       cpu.set<T>(i.reg, r);
       next(cpu, i);
     }
@@ -196,10 +208,13 @@ struct CvtFromMmx {
     check_sse_mmx(cpu);
     Xmm src = Xmm::zero();
     src.set<uint64_t>(0, read_q<Mem>(cpu, i).template get<uint64_t>(0));
-    HostXmm r = to_host(Xmm::zero()), s = to_host(src);
-    uint32_t raised = run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); });
+    const HostXmm s = to_host(src);
+    HostXmm r;
     if constexpr (!Mem) enter_mmx_state(cpu);  // before a #XM, as the host does
-    signal_simd_exceptions(cpu, raised);
+    run_simd_op(cpu, [&] {
+      r = to_host(Xmm::zero());
+      H::run(r, s);
+    });
     Xmm result = from_host(r);
     if constexpr (KeepHigh) result.set<uint64_t>(1, get_xmm(cpu, i.reg).get<uint64_t>(1));
     set_xmm(cpu, i.reg, result);
@@ -216,10 +231,13 @@ struct CvtToMmx {
     check_sse_mmx(cpu);
     Xmm src = read_w<K, Mem>(cpu, i);
     if constexpr (K == Wkind::M64) src.set<uint64_t>(1, 0);
-    HostXmm r = to_host(Xmm::zero()), s = to_host(src);
-    uint32_t raised = run_on_host(cpu.fpu.mxcsr, [&] { H::run(r, s); });
+    const HostXmm s = to_host(src);
+    HostXmm r;
     enter_mmx_state(cpu);  // before a #XM, as the host does
-    signal_simd_exceptions(cpu, raised);
+    run_simd_op(cpu, [&] {
+      r = to_host(Xmm::zero());
+      H::run(r, s);
+    });
     set_mmx_q(cpu, i.reg, from_host(r).get<uint64_t>(0));
     next(cpu, i);
   }
