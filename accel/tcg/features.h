@@ -25,10 +25,15 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
                  cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
                  cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
+                 cpuid::kTsc |     // RDTSC, CR4.TSD (exec/cpuid_msr.cpp, tsc.cpp)
+                 cpuid::kMsr |     // RDMSR/WRMSR (exec/cpuid_msr.cpp, msr.cpp)
                  cpuid::kPae |     // PAE and 4-level paging walks (mmu.cpp)
                  cpuid::kMce |     // #MC is never raised: no machine ever fails
+                 cpuid::kMtrr |    // MTRR MSRs as checked storage (msr.cpp)
                  cpuid::kPge |     // global pages: the TLB may flush them too, which is allowed
+                 cpuid::kMca |     // MCG_CAP/MCG_STATUS/MCG_CTL and 10 banks (msr.cpp)
                  cpuid::kCmov |    // CMOVcc (exec/control.cpp)
+                 cpuid::kPat |     // IA32_PAT (msr.cpp); memory types do not matter here
                  cpuid::kPse36,    // PSE-36 large-page addresses (mmu.cpp)
     // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
     // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
@@ -38,7 +43,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. LM waits for long-mode entry and 64-bit interrupt
     // delivery (system.cpp); PDPE1GB for a tested 1 GiB page walk.
-    .ext1_edx = cpuid::kNx,        // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
+    .ext1_edx = cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
+                cpuid::kRdtscp,    // RDTSCP, IA32_TSC_AUX (exec/cpuid_msr.cpp)
     // 0x80000001 ECX: nothing yet (LAHF_LM needs LAHF/SAHF in 64-bit mode).
 };
 
