@@ -29,6 +29,7 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kMsr |     // RDMSR/WRMSR (exec/cpuid_msr.cpp, msr.cpp)
                  cpuid::kPae |     // PAE and 4-level paging walks (mmu.cpp)
                  cpuid::kMce |     // #MC is never raised: no machine ever fails
+                 cpuid::kSep |     // SYSENTER/SYSEXIT (exec/fast_syscall.cpp)
                  cpuid::kMtrr |    // MTRR MSRs as checked storage (msr.cpp)
                  cpuid::kPge |     // global pages: the TLB may flush them too, which is allowed
                  cpuid::kMca |     // MCG_CAP/MCG_STATUS/MCG_CTL and 10 banks (msr.cpp)
@@ -43,7 +44,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. LM waits for long-mode entry and 64-bit interrupt
     // delivery (system.cpp); PDPE1GB for a tested 1 GiB page walk.
-    .ext1_edx = cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
+    .ext1_edx = cpuid::kSyscall |  // SYSCALL/SYSRET, EFER.SCE (exec/fast_syscall.cpp)
+                cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
                 cpuid::kRdtscp,    // RDTSCP, IA32_TSC_AUX (exec/cpuid_msr.cpp)
     // 0x80000001 ECX: nothing yet (LAHF_LM needs LAHF/SAHF in 64-bit mode).
 };

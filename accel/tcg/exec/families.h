@@ -23,6 +23,7 @@ void add_sse_float_rows(std::vector<OpcodeRow>& table);  // sse_float.cpp: SSE/S
 void add_sse_int_rows(std::vector<OpcodeRow>& table);    // sse_int.cpp: MMX/SSE2 integer SIMD, shuffles, packs, logic
 void add_mmx_rows(std::vector<OpcodeRow>& table);        // mmx.cpp: emms, movd/movq with MMX registers, movq2dq
 void add_cpuid_msr_rows(std::vector<OpcodeRow>& table);     // cpuid_msr.cpp: cpuid, rdmsr, wrmsr, rdtsc, rdtscp, pause
+void add_fast_syscall_rows(std::vector<OpcodeRow>& table);  // fast_syscall.cpp: syscall, sysret, sysenter, sysexit, swapgs
 
 inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_alu_rows(table);
@@ -39,6 +40,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_sse_int_rows(table);
   add_mmx_rows(table);
   add_cpuid_msr_rows(table);
+  add_fast_syscall_rows(table);
 }
 
 // Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc,
