@@ -2,6 +2,7 @@
 
 #include "accel/tcg/interp.h"
 #include "accel/tcg/phys_memory.h"
+#include "accel/tcg/tsc.h"
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
 
@@ -11,9 +12,11 @@ namespace {
 
 class TcgVcpu final : public Vcpu {
  public:
-  TcgVcpu(unsigned index, unsigned cpu_count, const CpuModel& model, tcg::PhysMemory& phys, VcpuIo io)
+  TcgVcpu(unsigned index, unsigned cpu_count, const CpuModel& model, tcg::PhysMemory& phys, VcpuIo io,
+          uint64_t tsc_offset)
       : interpreter_(cpu_) {
     cpu_.index = index;
+    cpu_.msr.tsc_offset = tsc_offset;
     cpu_.cpu_count = cpu_count;
     cpu_.model = &model;
     cpu_.phys = &phys;
@@ -64,10 +67,13 @@ class TcgAccelerator final : public Accelerator {
   std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count, const CpuModel& model,
                                     VcpuIo io) override {
     if (!phys_) phys_ = std::make_unique<tcg::PhysMemory>(*memory_, io.mmio);
-    return std::make_unique<TcgVcpu>(index, cpu_count, model, *phys_, io);
+    return std::make_unique<TcgVcpu>(index, cpu_count, model, *phys_, io, 0 - tsc_epoch_);
   }
 
  private:
+  // Every vCPU's TSC counts from 0 at this moment: one offset for all
+  // keeps them synchronised (tsc.h).
+  const uint64_t tsc_epoch_ = tcg::host_tsc();
   const GuestMemory* memory_ = nullptr;
   std::unique_ptr<tcg::PhysMemory> phys_;
 };
