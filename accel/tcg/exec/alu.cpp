@@ -74,13 +74,25 @@ struct Test : And {
   static constexpr bool kWrites = false;
 };
 
-// op Ev,Gv / Eb,Gb: destination is r/m.
-template <typename Op>
-struct AluEG {
+// Where the second operand of a two-operand form comes from.
+struct FromReg {  // Gv / Gb
+  template <typename T, bool> static T get(Cpu& cpu, const Insn& i) { return cpu.get<T>(i.reg); }
+};
+struct FromRm {  // Ev / Eb
+  template <typename T, bool Mem> static T get(Cpu& cpu, const Insn& i) { return read_rm<T, Mem>(cpu, i); }
+};
+struct FromImm {  // Ib / Iz, already sign-extended by the decoder
+  template <typename T, bool> static T get(Cpu&, const Insn& i) { return static_cast<T>(i.imm); }
+};
+
+// op r/m, src (Ev,Gv / Eb,Gb / group 1 Ev,Iz / Ev,Ib / Eb,Ib): the
+// destination is the r/m operand, updated in place (atomically under LOCK).
+template <typename Op, typename Source>
+struct AluToRm {
   template <typename T, bool Mem>
   struct Form {
     static void run(Cpu& cpu, const Insn& i) {
-      T src = cpu.get<T>(i.reg);
+      T src = Source::template get<T, Mem>(cpu, i);
       if constexpr (Op::kWrites) {
         modify_rm<T, Mem>(cpu, i, [&](T dst) { return Op::template apply<T>(cpu, dst, src); });
       } else {
@@ -91,94 +103,61 @@ struct AluEG {
   };
 };
 
-// op Gv,Ev / Gb,Eb: destination is the register.
-template <typename Op>
-struct AluGE {
+// op reg, src (Gv,Ev / Gb,Eb with the ModRM register; AL/rAX,imm with the
+// accumulator): the destination is a register.
+struct ToModrmReg {
+  static unsigned reg(const Insn& i) { return i.reg; }
+};
+struct ToAccumulator {
+  static unsigned reg(const Insn&) { return kRax; }
+};
+template <typename Op, typename Dest, typename Source>
+struct AluToReg {
   template <typename T, bool Mem>
   struct Form {
     static void run(Cpu& cpu, const Insn& i) {
-      T r = Op::template apply<T>(cpu, cpu.get<T>(i.reg), read_rm<T, Mem>(cpu, i));
-      if constexpr (Op::kWrites) cpu.set<T>(i.reg, r);
+      unsigned dst = Dest::reg(i);
+      T r = Op::template apply<T>(cpu, cpu.get<T>(dst), Source::template get<T, Mem>(cpu, i));
+      if constexpr (Op::kWrites) cpu.set<T>(dst, r);
       next(cpu, i);
     }
   };
 };
+template <typename Op> using AluEG = AluToRm<Op, FromReg>;
+template <typename Op> using AluEI = AluToRm<Op, FromImm>;
+template <typename Op> using AluGE = AluToReg<Op, ToModrmReg, FromRm>;
+template <typename Op> using AluAccI = AluToReg<Op, ToAccumulator, FromImm>;
 
-// op Ev,Iz / Ev,Ib / Eb,Ib (group 1) and op AL/eAX,imm.
-template <typename Op>
-struct AluEI {
+// INC/DEC keep CF, which the lazy record carries in carry_in.
+template <int Delta>
+struct Step {
+  static constexpr FlagOp kOp = Delta > 0 ? FlagOp::Inc : FlagOp::Dec;
+  template <typename T>
+  static T apply(Cpu& cpu, T v, uint8_t carry) {
+    T r = static_cast<T>(v + static_cast<T>(Delta));
+    record_flags<T>(cpu, kOp, v, 1, r, carry);
+    return r;
+  }
   template <typename T, bool Mem>
-  struct Form {
+  struct Form {  // FE/FF /0 /1: r/m
     static void run(Cpu& cpu, const Insn& i) {
-      T src = static_cast<T>(i.imm);
-      if constexpr (Op::kWrites) {
-        modify_rm<T, Mem>(cpu, i, [&](T dst) { return Op::template apply<T>(cpu, dst, src); });
-      } else {
-        Op::template apply<T>(cpu, read_rm<T, Mem>(cpu, i), src);
-      }
+      uint8_t carry = cpu.cf();
+      modify_rm<T, Mem>(cpu, i, [&](T v) { return apply<T>(cpu, v, carry); });
+      next(cpu, i);
+    }
+  };
+  template <typename T, bool>
+  struct RegForm {  // 40-4F outside 64-bit mode: the register in the opcode
+    static void run(Cpu& cpu, const Insn& i) {
+      cpu.set<T>(i.reg, apply<T>(cpu, cpu.get<T>(i.reg), cpu.cf()));
       next(cpu, i);
     }
   };
 };
-template <typename Op>
-struct AluAccI {
-  template <typename T, bool Mem>
-  struct Form {
-    static void run(Cpu& cpu, const Insn& i) {
-      T r = Op::template apply<T>(cpu, cpu.get<T>(kRax), static_cast<T>(i.imm));
-      if constexpr (Op::kWrites) cpu.set<T>(kRax, r);
-      next(cpu, i);
-    }
-  };
-};
-
-template <typename T, bool Mem>
-struct IncForm {
-  static void run(Cpu& cpu, const Insn& i) {
-    uint8_t carry = cpu.cf();
-    modify_rm<T, Mem>(cpu, i, [&](T v) {
-      T r = static_cast<T>(v + 1);
-      record_flags<T>(cpu, FlagOp::Inc, v, 1, r, carry);
-      return r;
-    });
-    next(cpu, i);
-  }
-};
-template <typename T, bool Mem>
-struct DecForm {
-  static void run(Cpu& cpu, const Insn& i) {
-    uint8_t carry = cpu.cf();
-    modify_rm<T, Mem>(cpu, i, [&](T v) {
-      T r = static_cast<T>(v - 1);
-      record_flags<T>(cpu, FlagOp::Dec, v, 1, r, carry);
-      return r;
-    });
-    next(cpu, i);
-  }
-};
-// INC/DEC r16/r32 with the register in the opcode (0x40-0x4f outside 64-bit mode).
-template <typename T, bool>
-struct IncRegForm {
-  static void run(Cpu& cpu, const Insn& i) {
-    uint8_t carry = cpu.cf();
-    T v = cpu.get<T>(i.reg);
-    T r = static_cast<T>(v + 1);
-    record_flags<T>(cpu, FlagOp::Inc, v, 1, r, carry);
-    cpu.set<T>(i.reg, r);
-    next(cpu, i);
-  }
-};
-template <typename T, bool>
-struct DecRegForm {
-  static void run(Cpu& cpu, const Insn& i) {
-    uint8_t carry = cpu.cf();
-    T v = cpu.get<T>(i.reg);
-    T r = static_cast<T>(v - 1);
-    record_flags<T>(cpu, FlagOp::Dec, v, 1, r, carry);
-    cpu.set<T>(i.reg, r);
-    next(cpu, i);
-  }
-};
+template <typename T, bool Mem> using IncForm = Step<1>::Form<T, Mem>;
+template <typename T, bool Mem> using DecForm = Step<-1>::Form<T, Mem>;
+template <typename T, bool Mem> using IncRegForm = Step<1>::RegForm<T, Mem>;
+template <typename T, bool Mem> using DecRegForm = Step<-1>::RegForm<T, Mem>;
 template <typename T, bool Mem>
 struct NotForm {
   static void run(Cpu& cpu, const Insn& i) {
