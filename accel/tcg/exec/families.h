@@ -30,6 +30,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_data_rows(table);
   add_control_rows(table);
   add_io_rows(table);
+  add_string_rows(table);
   add_system_rows(table);
   add_crc32_rows(table);
   add_xsave_rows(table);

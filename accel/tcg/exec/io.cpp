@@ -6,8 +6,6 @@
 
 namespace vireo::tcg {
 
-namespace {
-
 // SDM vol. 1 §19.5: with CPL > IOPL (or in virtual-8086 mode) the TSS I/O
 // bitmap must allow every byte of the access.
 void check_io_permission(Cpu& cpu, uint16_t port, unsigned size) {
@@ -23,6 +21,8 @@ void check_io_permission(Cpu& cpu, uint16_t port, unsigned size) {
   uint16_t mask = static_cast<uint16_t>(((1u << size) - 1) << (port % 8));
   if (bits & mask) raise_gp(0);
 }
+
+namespace {
 
 template <typename T, bool>
 struct InImm {
