@@ -13,6 +13,9 @@ void add_alu_rows(std::vector<OpcodeRow>& table);      // alu.cpp: add..cmp, tes
 void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
+void add_string_rows(std::vector<OpcodeRow>& table);   // string.cpp: movs, stos, lods, cmps, scas, ins, outs (rep)
+// io.cpp: the protected-mode I/O permission check (IOPL, TSS bitmap), for string.cpp too.
+void check_io_permission(Cpu& cpu, uint16_t port, unsigned size);
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
 void add_crc32_rows(std::vector<OpcodeRow>& table);    // crc32.cpp: crc32 (SSE4.2)
 void add_xsave_rows(std::vector<OpcodeRow>& table);    // xsave.cpp: xgetbv, xsetbv, xsave, xsaveopt, xrstor
