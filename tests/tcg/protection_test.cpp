@@ -36,7 +36,7 @@ constexpr uint16_t kCode32 = 0x08, kData32 = 0x10, kCode64 = 0x18, kSmallData = 
 
 uint64_t descriptor(uint32_t base, uint32_t limit, uint8_t access, uint8_t flags) {
   return (limit & 0xffffull) | (uint64_t{base & 0xffffff} << 16) | (uint64_t{access} << 40) |
-         (uint64_t{(limit >> 16) & 0xf} << 48) | (uint64_t{flags & 0xf} << 52) |
+         (uint64_t{(limit >> 16) & 0xf} << 48) | ((uint64_t{flags} & 0xf) << 52) |
          (uint64_t{base >> 24} << 56);
 }
 
