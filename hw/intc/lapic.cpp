@@ -79,6 +79,8 @@ void LocalApic::set_vcpu(Vcpu* vcpu) {
   std::lock_guard lock(mutex_);
   vcpu_ = vcpu;
   update_locked();
+  // A new vCPU learns of what was already pending while none was attached.
+  if (deliverable_.load(std::memory_order_acquire) >= 0) post_locked(VcpuEvent::Interrupt);
 }
 
 void LocalApic::reset() {

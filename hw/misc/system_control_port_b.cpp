@@ -19,7 +19,7 @@ void SystemControlPortB::write(uint64_t offset, unsigned size, uint64_t value) {
   (void)offset;
   (void)size;
   std::lock_guard lock(mutex_);
-  enables_ = static_cast<uint8_t>(value & kWritable & ~kTimer2Gate);
+  enables_ = static_cast<uint8_t>(value & kStoredBits);
   pit_.set_gate(2, value & kTimer2Gate);
 }
 
@@ -32,7 +32,7 @@ void SystemControlPortB::reset() {
 void SystemControlPortB::serialize(StateStream& s) {
   std::lock_guard lock(mutex_);
   s(enables_);
-  if (s.loading() && (enables_ & ~(kWritable & ~kTimer2Gate))) throw Error("saved state: inconsistent port 0x61 bits");
+  if (s.loading() && (enables_ & ~kStoredBits)) throw Error("saved state: inconsistent port 0x61 bits");
 }
 
 }  // namespace vireo

@@ -29,6 +29,7 @@ class SystemControlPortB final : public BusDevice {
   static constexpr uint8_t kChannelCheck = 0x40;        // R/O: never set, no ISA bus errors
   static constexpr uint8_t kParityError = 0x80;         // R/O: never set
   static constexpr uint8_t kWritable = kTimer2Gate | kSpeakerData | kParityCheckDisable | kChannelCheckDisable;
+  static constexpr uint8_t kStoredBits = kWritable & static_cast<uint8_t>(~kTimer2Gate);  // the PIT keeps the gate
   // DRAM refresh requests come every 15.085 us (PIIX4 §4.1.13: "toggles
   // on every rising edge of the refresh request").
   static constexpr int64_t kRefreshPeriodNs = 15'085;
@@ -45,7 +46,7 @@ class SystemControlPortB final : public BusDevice {
   std::mutex mutex_;
   TimerService& timers_;
   I8254& pit_;
-  uint8_t enables_ = 0;  // the writable bits but the gate, which the PIT keeps
+  uint8_t enables_ = 0;  // kStoredBits as last written
 };
 
 }  // namespace vireo

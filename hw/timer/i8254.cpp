@@ -27,7 +27,8 @@ int64_t ns_for_ticks(uint64_t ticks) {
 }
 
 uint32_t from_bcd(uint16_t v) {
-  return (v & 0xf) + ((v >> 4) & 0xf) * 10 + ((v >> 8) & 0xf) * 100 + ((v >> 12) & 0xf) * 1000;
+  uint32_t d = v;
+  return (d & 0xf) + ((d >> 4) & 0xf) * 10 + ((d >> 8) & 0xf) * 100 + ((d >> 12) & 0xf) * 1000;
 }
 
 uint16_t to_bcd(uint32_t v) {
