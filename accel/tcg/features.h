@@ -21,7 +21,7 @@ namespace vireo::tcg {
 inline constexpr CpuFeatures kImplementedFeatures = {
     // Leaf 1 EDX. Missing until their owners land them: VME,
     // DE (debug-register moves honouring CR4.DE), CX8 (CMPXCHG8B), APIC
-    // (the local APIC), CLFLUSH, MMX, SSE, SSE2.
+    // (the local APIC).
     .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
                  cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
                  cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
@@ -35,6 +35,10 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kMca |     // MCG_CAP/MCG_STATUS/MCG_CTL and 10 banks (msr.cpp)
                  cpuid::kCmov |    // CMOVcc (exec/control.cpp)
                  cpuid::kPat |     // IA32_PAT (msr.cpp); memory types do not matter here
+                 cpuid::kClflush | // CLFLUSH (exec/sse_move.cpp)
+                 cpuid::kMmx |     // MMX on the x87 registers (exec/mmx.cpp, exec/sse_int.cpp)
+                 cpuid::kSse |     // SSE, MXCSR, #XM (exec/sse_*.cpp, exec/simd.h)
+                 cpuid::kSse2 |    // SSE2 (exec/sse_*.cpp)
                  cpuid::kPse36,    // PSE-36 large-page addresses (mmu.cpp)
     // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
     // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
