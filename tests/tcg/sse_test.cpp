@@ -182,7 +182,7 @@ DiffOptions sse_options() {
 TEST_CASE("sse: every MMX/SSE/SSE2 form matches the host", "[tcg][sse]") {
   Differential diff;
   const DiffOptions options = sse_options();
-  constexpr unsigned kCasesPerForm = 96;
+  constexpr unsigned kCasesPerForm = 256;
   for (const Form& form : all_forms()) {
     TestRandom r(0x55e0000u + form.opcode * 0x1000u + form.prefix * 0x10u + static_cast<unsigned>(form.ext + 1));
     for (unsigned n = 0; n < kCasesPerForm; ++n) {
@@ -201,7 +201,7 @@ TEST_CASE("sse: every MMX/SSE/SSE2 form matches the host in 32-bit code", "[tcg]
   Differential diff;
   DiffOptions options = sse_options();
   options.mode = CodeMode::Compat32;
-  constexpr unsigned kCasesPerForm = 16;
+  constexpr unsigned kCasesPerForm = 32;
   for (const Form& form : all_forms()) {
     TestRandom r(0x32e0000u + form.opcode * 0x1000u + form.prefix * 0x10u + static_cast<unsigned>(form.ext + 1));
     for (unsigned n = 0; n < kCasesPerForm; ++n) {
@@ -400,6 +400,33 @@ TEST_CASE("sse: unmasked overflow, underflow and precision report the host's fla
       Bytes code = op.prefix ? Bytes{op.prefix, 0x0f, op.opcode, 0xc1} : Bytes{0x0f, op.opcode, 0xc1};
       CHECK_LIKE_HOST(diff, code, in, options);
     }
+  }
+  CHECK_NO_MISMATCHES(diff);
+}
+
+TEST_CASE("sse: prefix combinations select the form the host selects", "[tcg][sse]") {
+  // Several of 66/F2/F3 (and REX, segment and LOCK prefixes) in any order
+  // before opcodes whose forms differ by mandatory prefix.
+  Differential diff;
+  const DiffOptions options = sse_options();
+  TestRandom r(0x66f3f2);
+  static constexpr uint8_t kOpcodes[] = {0x10, 0x11, 0x2a, 0x2c, 0x58, 0x5a, 0x5b, 0x6f, 0x70, 0x7e, 0x7f, 0xc2, 0xd6, 0xe6};
+  static constexpr uint8_t kPrefixes[] = {0x66, 0xf2, 0xf3, 0x66, 0xf2, 0xf3, 0x2e, 0x3e, 0xf0};
+  for (unsigned n = 0; n < 3000; ++n) {
+    const uint8_t opcode = kOpcodes[r.below(std::size(kOpcodes))];
+    CpuSnapshot in = random_input(r, r.chance(50) ? Lanes::F32 : Lanes::F64);
+    Bytes code;
+    for (unsigned k = 1 + static_cast<unsigned>(r.below(3)); k > 0; --k) code.push_back(kPrefixes[r.below(std::size(kPrefixes))]);
+    if (r.chance(30)) code.push_back(static_cast<uint8_t>(0x40 | r.below(16)));
+    code.insert(code.end(), {0x0f, opcode});
+    if (r.chance(50)) {
+      code.push_back(static_cast<uint8_t>(0xc0 | r.below(64)));
+    } else {
+      code.push_back(static_cast<uint8_t>(0x03 | (r.below(8) << 3)));  // [rbx], or [r11] with REX.B
+      in.gpr[kRbx] = in.gpr[kR11] = kDataAddress + 0x100;
+    }
+    if (opcode == 0x70 || opcode == 0xc2) code.push_back(static_cast<uint8_t>(r.next()));
+    CHECK_LIKE_HOST(diff, code, in, options);
   }
   CHECK_NO_MISMATCHES(diff);
 }
