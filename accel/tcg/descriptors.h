@@ -124,7 +124,8 @@ struct StackPointer {
   uint64_t sp;
 };
 StackPointer legacy_tss_stack(Cpu& cpu, unsigned dpl, bool ext);
-// RSP0-2 (index 0-2) or IST1-7 (index 3-9) of a 64-bit TSS.
+// RSP0-2 (index 0-2) or IST1-7 (index 4-10; index 3 is reserved) of a
+// 64-bit TSS (SDM vol. 3 figure 7-11).
 uint64_t long_mode_tss_stack(Cpu& cpu, unsigned index, bool ext);
 
 // Checks the SS a stack switch goes to: `selector` from a TSS for

@@ -166,7 +166,7 @@ void deliver_long_mode(Cpu& cpu, uint8_t vector, bool has_error_code, uint32_t e
   const bool inner = new_cpl < cpu.cpl;
   uint64_t rsp = cpu.gpr[kRsp];
   if (gate.gate_ist() != 0) {
-    rsp = long_mode_tss_stack(cpu, gate.gate_ist() + 2, ext);
+    rsp = long_mode_tss_stack(cpu, gate.gate_ist() + 3, ext);
   } else if (inner) {
     rsp = long_mode_tss_stack(cpu, new_cpl, ext);
   }

@@ -126,9 +126,9 @@ class Guest {
     cpu.flush_tlb();
   }
 
-  void set_gate64(unsigned vector, bool present, unsigned dpl = 0) {
+  void set_gate64(unsigned vector, bool present, unsigned dpl = 0, unsigned ist = 0) {
     const uint64_t offset = kCode + 0x800;
-    uint64_t low = (offset & 0xffff) | (uint64_t{kCode64} << 16) |
+    uint64_t low = (offset & 0xffff) | (uint64_t{kCode64} << 16) | (uint64_t{ist} << 32) |
                    (uint64_t{(present ? 0x80u : 0u) | (dpl << 5) | 0xeu} << 40) |
                    ((offset >> 16) << 48);
     put64(kIdt + vector * 16, low);
@@ -271,6 +271,22 @@ TEST_CASE("protection: long-mode IDT error codes name the vector as index * 8", 
   CHECK(g.cpu.cpl == 0);
   CHECK(g.cpu.seg[kSs].selector == 0);
   CHECK(g.cpu.gpr[kRsp] == kStack - 0x1000 - 40);
+}
+
+TEST_CASE("protection: IST stacks come from TSS + 0x24 + 8 * (n - 1), SS kept without a privilege change", "[protection]") {
+  Guest g;
+  g.long_mode(0);
+  g.put64(kTss + 0x1c, 0x1111000);      // reserved: must not be used
+  g.put64(kTss + 0x24, 0x6000);         // IST1
+  g.put64(kTss + 0x2c, 0x5008);         // IST2, aligned down to 0x5000
+  g.set_gate64(0x31, true, 0, 2);
+  CHECK_FALSE(g.deliver(0x31, true));
+  CHECK(g.cpu.gpr[kRsp] == 0x5000 - 40);
+  CHECK(g.cpu.seg[kSs].selector == kData32);  // QEMU 7.2 loads a null SS here
+  g.cpu.gpr[kRsp] = kStack;
+  g.set_gate64(kDoubleFault, true, 0, 1);
+  CHECK_FALSE(g.deliver(kDoubleFault, false));
+  CHECK(g.cpu.gpr[kRsp] == 0x6000 - 40);
 }
 
 TEST_CASE("protection: a far jump to a code segment with L and D set raises #GP(selector)", "[protection]") {
