@@ -88,6 +88,8 @@ inline constexpr uint32_t kMxcsrRc = 3u << 13;
 inline constexpr uint32_t kMxcsrFz = 1u << 15;
 // The MXCSR bits software may set: FXSAVE's MXCSR_MASK. DAZ is supported,
 // bits 16-31 are reserved (LDMXCSR/FXRSTOR/XRSTOR raise #GP(0) if set).
+// AMD hosts also accept bit 17, MM (misaligned SSE mode, CPUID
+// MisAlignSse); vireo does not implement it, as Intel CPUs and QEMU do not.
 inline constexpr uint32_t kMxcsrWritable = 0xffff;
 // Pre-computation exceptions: when one of them is unmasked, the
 // post-computation ones are not looked at (SDM vol. 1 §11.5.1).
@@ -370,6 +372,16 @@ void run_simd_op(Cpu& cpu, Op&& op) {
     if (traps) {
       raised = flags_with_guest_masks(
           mxcsr, [](void* context) { (*static_cast<std::remove_reference_t<Op>*>(context))(); }, &op);
+      if (raised & unmasked) {
+        // The trap's flags are the hardware's: merged as they are. The
+        // pre-computation rule of signal_simd_exceptions describes one
+        // operation; DPPS/DPPD report a multiply's masked underflow and
+        // precision together with the unmasked denormal of the add that
+        // follows (observed on the host).
+        cpu.fpu.mxcsr |= raised;
+        if (cpu.cr4 & kCr4Osxmmexcpt) raise_fault(kSimdError);
+        raise_ud();
+      }
     }
   }
   signal_simd_exceptions(cpu, raised);
