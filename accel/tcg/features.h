@@ -19,11 +19,11 @@
 namespace vireo::tcg {
 
 inline constexpr CpuFeatures kImplementedFeatures = {
-    // Leaf 1 EDX. Missing until their owners land them: VME,
-    // DE (debug-register moves honouring CR4.DE), CX8 (CMPXCHG8B), APIC
-    // (the local APIC).
+    // Leaf 1 EDX. Missing until their owners land them: VME, CX8
+    // (CMPXCHG8B), APIC (the local APIC).
     .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
                  cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
+                 cpuid::kDe |      // CR4.DE: DR4/DR5 #UD instead of aliasing DR6/DR7 (exec/control_regs.cpp)
                  cpuid::kPse |     // 4 MiB pages with CR4.PSE (mmu.cpp)
                  cpuid::kTsc |     // RDTSC, CR4.TSD (exec/cpuid_msr.cpp, tsc.cpp)
                  cpuid::kMsr |     // RDMSR/WRMSR (exec/cpuid_msr.cpp, msr.cpp)
@@ -46,9 +46,10 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     .leaf1_ecx = cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
                  cpuid::kHypervisor,
     // Leaf 7 (subleaf 0): nothing yet.
-    // 0x80000001 EDX. LM waits for long-mode entry and 64-bit interrupt
-    // delivery (system.cpp); PDPE1GB for a tested 1 GiB page walk.
+    // 0x80000001 EDX. PDPE1GB waits for a tested 1 GiB page walk.
     .ext1_edx = cpuid::kSyscall |  // SYSCALL/SYSRET, EFER.SCE (exec/fast_syscall.cpp)
+                cpuid::kLm |       // IA-32e mode: EFER.LME/LMA, 64-bit IDT, IRETQ, call gates
+                                   // (system.cpp, interrupts.cpp, exec/far_transfers.cpp)
                 cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
                 cpuid::kRdtscp,    // RDTSCP, IA32_TSC_AUX (exec/cpuid_msr.cpp)
     // 0x80000001 ECX: nothing yet (LAHF_LM needs LAHF/SAHF in 64-bit mode).
