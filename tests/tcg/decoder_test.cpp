@@ -138,3 +138,27 @@ TEST_CASE("decoder: random bytes never overrun and lengths stay within 1..15", "
     }
   }
 }
+
+TEST_CASE("decoder: no two rows of the table claim the same encoding", "[tcg][decoder]") {
+  // Two families adding the same opcode would silently shadow one another:
+  // the decoder takes the first row that matches.
+  const std::vector<OpcodeRow>& table = opcode_table();
+  for (size_t a = 0; a < table.size(); ++a) {
+    for (size_t b = a + 1; b < table.size(); ++b) {
+      const OpcodeRow& x = table[a];
+      const OpcodeRow& y = table[b];
+      if (x.code != y.code || x.prefix != y.prefix || x.ext != y.ext || x.rm != y.rm) continue;
+      // Rows may still differ in the ModRM form they take (memory-only vs
+      // register-only operands) or in the modes they are valid in.
+      bool x_mem = std::string(x.operands).find('M') != std::string::npos;
+      bool y_mem = std::string(y.operands).find('M') != std::string::npos;
+      bool x_reg = std::string(x.operands).find_first_of("RUN") != std::string::npos || std::string(x.operands).find("STi") != std::string::npos;
+      bool y_reg = std::string(y.operands).find_first_of("RUN") != std::string::npos || std::string(y.operands).find("STi") != std::string::npos;
+      bool modes_differ = ((x.attrs ^ y.attrs) & (kInvalid64 | kOnly64)) != 0;
+      if ((x_mem && y_reg) || (x_reg && y_mem) || modes_differ) continue;
+      INFO("rows " << a << " (" << x.mnemonic << " " << x.operands << ") and " << b << " ("
+                   << y.mnemonic << " " << y.operands << ") share opcode " << std::hex << x.code);
+      CHECK(false);
+    }
+  }
+}

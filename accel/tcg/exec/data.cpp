@@ -175,6 +175,51 @@ struct ConvertAccToDx {  // 99: cwd / cdq / cqo
   }
 };
 
+// C9: LEAVE: rSP = rBP, then pop rBP (operand size), stack-address sized.
+template <typename T, bool>
+struct Leave {
+  static void run(Cpu& cpu, const Insn& i) {
+    unsigned bits = stack_address_bits(cpu);
+    uint64_t frame = wrap_address(cpu.gpr[kRbp], bits);
+    T saved = cpu.read<T>(kSs, frame);  // may fault: nothing has changed yet
+    set_stack_pointer(cpu, frame + sizeof(T));
+    cpu.set<T>(kRbp, saved);
+    next(cpu, i);
+  }
+};
+
+// C8 iw ib: ENTER size, level: push rBP, copy level-1 frame pointers from
+// the old frame, push the new frame pointer, then reserve `size` bytes
+// (SDM vol. 2, "ENTER"). All stores are done before rSP/rBP change.
+template <typename T, bool>
+struct Enter {
+  static void run(Cpu& cpu, const Insn& i) {
+    const unsigned bits = stack_address_bits(cpu);
+    const uint64_t size = i.imm & 0xffff;
+    const unsigned level = i.imm2 & 0x1f;
+    uint64_t sp = wrap_address(cpu.gpr[kRsp] - sizeof(T), bits);
+    cpu.write<T>(kSs, sp, cpu.get<T>(kRbp));
+    const uint64_t frame_temp = sp;
+    uint64_t bp = cpu.gpr[kRbp];
+    for (unsigned n = 1; n < level; ++n) {
+      bp = wrap_address(bp - sizeof(T), bits);
+      sp = wrap_address(sp - sizeof(T), bits);
+      cpu.write<T>(kSs, sp, cpu.read<T>(kSs, bp));
+    }
+    if (level > 0) {
+      sp = wrap_address(sp - sizeof(T), bits);
+      cpu.write<T>(kSs, sp, static_cast<T>(frame_temp));
+    }
+    uint64_t new_sp = wrap_address(sp - size, bits);
+    // The reserved area must be writable too (SDM: a #SS/#PF here leaves
+    // everything unchanged).
+    if (size > 0) (void)cpu.linear(kSs, new_sp, 1, Access::Write);
+    cpu.set<T>(kRbp, static_cast<T>(frame_temp));
+    set_stack_pointer(cpu, new_sp);
+    next(cpu, i);
+  }
+};
+
 }  // namespace
 
 void add_data_rows(std::vector<OpcodeRow>& t) {
@@ -214,6 +259,8 @@ void add_data_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op1(0x98), -1, kAnyPrefix, "cbw", "", 0, sized_handlers<ConvertAcc>()});
   t.push_back({op1(0x99), -1, kAnyPrefix, "cwd", "", 0, sized_handlers<ConvertAccToDx>()});
   t.push_back({op0f(0x1f), 0, kAnyPrefix, "nop", "Ev", 0, one_handler(&nop)});
+  t.push_back({op1(0xc9), -1, kAnyPrefix, "leave", "", kDefault64, sized_handlers<Leave>()});
+  t.push_back({op1(0xc8), -1, kAnyPrefix, "enter", "Iw,Ib", kDefault64, sized_handlers<Enter>()});
 }
 
 }  // namespace vireo::tcg
