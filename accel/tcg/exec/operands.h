@@ -51,9 +51,51 @@ void write_rm(Cpu& cpu, const Insn& i, T v) {
   }
 }
 
-// Read-modify-write of the r/m operand: `op(old)` returns the new value.
-// Memory is translated once; with LOCK (or for XCHG) the update is atomic
-// on the host, which is what makes guest spinlocks work across vCPUs.
+// A read-modify-write is a write access from the start: a page fault on
+// its read already has W set in the error code (as the host reports it),
+// and nothing is read from a page that cannot be written. The TLB's write
+// tag settles the common case; otherwise each page is translated for
+// writing, which raises the fault.
+inline void check_writable(Cpu& cpu, uint64_t lin, unsigned size) {
+  const bool user = cpu.cpl == 3;
+  const TlbEntry& e = cpu.tlb[user][(lin >> 12) % kTlbEntries];
+  if (e.write_tag == (lin & kPageMask) && (lin & 0xfff) <= kPageSize - size) return;
+  cpu.translate(lin, Access::Write, user);
+  const uint64_t last = lin + size - 1;
+  if ((last ^ lin) & kPageMask) cpu.translate(last & kPageMask, Access::Write, user);
+}
+
+// Read-modify-write of T at seg:offset: `op(old)` returns the new value.
+// Memory is translated once; when `locked` the update is atomic on the
+// host, which is what makes guest spinlocks work across vCPUs. `op` may run
+// more than once (a compare-exchange loop), so it must be a pure function
+// of `old` apart from the flags it records.
+template <typename T, typename Op>
+T modify_memory(Cpu& cpu, unsigned seg, uint64_t offset, bool locked, Op op) {
+  uint64_t lin = cpu.linear(seg, offset, sizeof(T), Access::Write);
+  check_writable(cpu, lin, sizeof(T));
+  if (locked) {
+    if (void* p = cpu.host_pointer_for_write(lin, sizeof(T))) {
+      if (reinterpret_cast<uintptr_t>(p) % sizeof(T) == 0) {
+        T* target = static_cast<T*>(p);  // aligned guest RAM inside one page
+        T old = __atomic_load_n(target, __ATOMIC_RELAXED);
+        T desired;
+        do {
+          desired = op(old);
+        } while (!__atomic_compare_exchange_n(target, &old, desired, true, __ATOMIC_SEQ_CST,
+                                              __ATOMIC_RELAXED));
+        return old;
+      }
+    }
+    // Split or MMIO locked accesses: not atomic across vCPUs (real CPUs
+    // assert a bus lock; guests avoid these).
+  }
+  T old = cpu.read_linear<T>(lin);
+  cpu.write_linear<T>(lin, op(old));
+  return old;
+}
+
+// Read-modify-write of the r/m operand, atomic with LOCK (modify_memory).
 template <typename T, bool Mem, typename Op>
 T modify_rm(Cpu& cpu, const Insn& i, Op op) {
   if constexpr (!Mem) {
@@ -61,26 +103,7 @@ T modify_rm(Cpu& cpu, const Insn& i, Op op) {
     cpu.set<T>(i.rm, op(old));
     return old;
   } else {
-    uint64_t lin = cpu.linear(i.seg, effective_address(cpu, i), sizeof(T), Access::Write);
-    if (i.prefix & kPrefixLock) {
-      if (void* p = cpu.host_pointer_for_write(lin, sizeof(T))) {
-        if (reinterpret_cast<uintptr_t>(p) % sizeof(T) == 0) {
-          T* target = static_cast<T*>(p);  // aligned guest RAM inside one page
-          T old = __atomic_load_n(target, __ATOMIC_RELAXED);
-          T desired;
-          do {
-            desired = op(old);
-          } while (!__atomic_compare_exchange_n(target, &old, desired, true, __ATOMIC_SEQ_CST,
-                                                __ATOMIC_RELAXED));
-          return old;
-        }
-      }
-      // Split or MMIO locked accesses: not atomic across vCPUs (real CPUs
-      // assert a bus lock; guests avoid these).
-    }
-    T old = cpu.read_linear<T>(lin);
-    cpu.write_linear<T>(lin, op(old));
-    return old;
+    return modify_memory<T>(cpu, i.seg, effective_address(cpu, i), i.prefix & kPrefixLock, op);
   }
 }
 
