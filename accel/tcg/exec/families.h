@@ -16,6 +16,7 @@ void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xc
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
 void add_string_rows(std::vector<OpcodeRow>& table);   // string.cpp: movs, stos, lods, cmps, scas, ins, outs (rep)
+void add_atomic_rows(std::vector<OpcodeRow>& table);   // atomic.cpp: cmpxchg, xadd, cmpxchg8b/16b
 // io.cpp: the protected-mode I/O permission check (IOPL, TSS bitmap), for string.cpp too.
 void check_io_permission(Cpu& cpu, uint16_t port, unsigned size);
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
@@ -38,6 +39,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_control_rows(table);
   add_io_rows(table);
   add_string_rows(table);
+  add_atomic_rows(table);
   add_system_rows(table);
   add_crc32_rows(table);
   add_xsave_rows(table);
