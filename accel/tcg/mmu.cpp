@@ -110,8 +110,11 @@ uint64_t Cpu::translate(uint64_t lin, Access access, bool user) {
     w.dirty = true;
   } else {
     const bool nxe = efer & kEferNxe;
+    // I/D reports a fetch only where fetches can be refused: with NXE under
+    // PAE or 4-level paging (SDM vol. 3 §4.7; SMEP is not implemented).
+    // 32-bit paging has no XD bit, and there NXE changes nothing.
     uint32_t fault_bits = (write ? kPfWrite : 0) | (user ? kPfUser : 0) |
-                          (access == Access::Execute && nxe ? kPfFetch : 0);
+                          (access == Access::Execute && nxe && (cr4 & kCr4PaeBit) ? kPfFetch : 0);
     auto page_fault = [&](uint32_t extra) -> void {
       cr2 = lin;
       raise_fault(kPageFault, fault_bits | extra);

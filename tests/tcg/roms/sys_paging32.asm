@@ -1,8 +1,9 @@
 ; rom-test:
 ; 32-bit paging (4 KiB pages and a PSE 4 MiB page): #PF error codes and
 ; CR2 for not-present, write-protect (with and without CR0.WP) and
-; user/supervisor violations, the accessed and dirty bits, and INVLPG and
-; CR3 reloads picking up changed entries.
+; user/supervisor violations (no I/D bit without PAE, even with EFER.NXE),
+; the accessed and dirty bits, and INVLPG and CR3 reloads picking up
+; changed entries.
 %include "sys_common.inc"
 %include "sys_pm32.inc"
 bits 16
@@ -123,7 +124,13 @@ pm32_entry:
     HEX32 [REMAPPED], 8
     call newline32
 
-    ; Ring 3: user-mode page faults carry U (bit 2).
+    ; Ring 3: user-mode page faults carry U (bit 2). EFER.NXE is set, which
+    ; 32-bit paging ignores: instruction fetches do not set I/D (bit 4),
+    ; which needs PAE paging (SDM vol. 3 §4.7).
+    mov ecx, 0xc0000080
+    rdmsr
+    or eax, 0x800
+    wrmsr
     mov dword [HOME], finish
     mov ax, UDATA
     mov ds, ax
