@@ -37,7 +37,7 @@ Block* Interpreter::find_block() {
     linear = (cs.base + cpu_.rip) & 0xffffffffull;
   }
   JumpCacheEntry& slot = jump_cache_[(linear ^ (linear >> 12)) % kJumpCacheSize];
-  if (slot.linear == linear && slot.code_bits == cpu_.code_bits &&
+  if (slot.linear == linear && slot.code_bits == cpu_.code_bits && slot.user == (cpu_.cpl == 3) &&
       slot.mapping_generation == cpu_.mapping_generation && block_is_current(*slot.block)) [[likely]] {
     return slot.block;
   }
@@ -59,7 +59,7 @@ Block* Interpreter::find_block_slow(uint64_t linear, JumpCacheEntry& slot) {
     block = decode_block(linear, paddr);
     blocks_[key].reset(block);
   }
-  slot = {linear, cpu_.mapping_generation, cpu_.code_bits, block};
+  slot = {linear, cpu_.mapping_generation, cpu_.code_bits, cpu_.cpl == 3, block};
   VIREO_TCG_TRACE(kTraceExec, "tcg: cpu%u block %#llx (%u-bit, %zu insns)\n", cpu_.index,
                   static_cast<unsigned long long>(linear), cpu_.code_bits, block->insns.size());
   return block;

@@ -49,6 +49,9 @@ class Interpreter {
     uint64_t linear = ~0ull;
     uint64_t mapping_generation = 0;
     unsigned code_bits = 0;
+    // Whether the fetch was checked as a user (CPL 3) access: a block the
+    // kernel ran must not be reused at CPL 3 without the U/S check.
+    bool user = false;
     Block* block = nullptr;
   };
   static constexpr size_t kJumpCacheSize = 4096;

@@ -351,3 +351,28 @@ TEST_CASE("swapgs: #GP(0) in ring 3, #UD outside 64-bit mode", "[tcg][swapgs]") 
   CHECK(is_exception(f.run(swapgs, {}, {CodeMode::Long64, 3}), kGeneralProtection));
   CHECK(is_exception(f.run(swapgs, {}, {CodeMode::Compat32, 0}), kInvalidOpcode));
 }
+
+TEST_CASE("sysret: ring 3 cannot run a supervisor page the kernel just ran", "[tcg][syscall]") {
+  // The block cache must not hand ring 3 a block decoded for ring 0: the
+  // instruction fetch at CPL 3 has to fault on the supervisor-only page.
+  CpuFixture f;
+  Cpu& c = f.cpu();
+  c.msr.star = 0x0023'0010'0000'0000ull;
+  constexpr uint64_t kKernelPage = 0x8000;  // fixture system RAM: supervisor only
+  c.write_system<uint16_t>(kKernelPage, 0xe3ff);  // jmp rbx
+  const std::vector<uint8_t> code = {
+      0x48, 0x8d, 0x1d, 0x07, 0x00, 0x00, 0x00,  //       lea rbx, [rip + 7] (back)
+      0xb8, 0x00, 0x80, 0x00, 0x00,              //       mov eax, 0x8000
+      0xff, 0xe0,                                //       jmp rax
+      0xb9, 0x00, 0x80, 0x00, 0x00,              // back: mov ecx, 0x8000
+      0x48, 0x0f, 0x07,                          //       sysretq
+  };
+  CpuSnapshot out = f.run(code, {}, {CodeMode::Long64, 0});
+  REQUIRE(out.exception);
+  CHECK(out.exception->vector == kPageFault);
+  // P and U/S. (The fixture learns the exception by fetching the bytes
+  // again with a data read, so its error code lacks the I/D bit.)
+  CHECK((out.exception->error_code & (kPfPresent | kPfUser | kPfWrite)) == (kPfPresent | kPfUser));
+  CHECK(out.exception->fault_address == kKernelPage);
+  CHECK(c.cpl == 3);
+}
