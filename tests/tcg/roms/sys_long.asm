@@ -143,15 +143,15 @@ long64:
     lar eax, [rel tss_selector]
     HEX64 rax, 8
     mov ebx, GATE64
-    lar eax, bx
+    lar edx, bx
     mov al, ' '
     call putc64
-    HEX64 rax, 8
-    mov eax, 0x22222222
-    lsl eax, bx                     ; call gates have no limit: ZF = 0
+    HEX64 rdx, 8
+    mov edx, 0x22222222
+    lsl edx, bx                     ; call gates have no limit: ZF = 0
     mov al, ' '
     call putc64
-    HEX64 rax, 8
+    HEX64 rdx, 8
     call newline64
 
     ; --- Interrupts at ring 0 ----------------------------------------------

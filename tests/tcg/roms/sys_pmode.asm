@@ -196,10 +196,10 @@ pm32_entry:
     and dword [esp], ~0x3000
     popfd
     pushfd
-    pop eax
+    pop ebx
     mov al, ' '
     call putc32
-    HEX32 eax, 8
+    HEX32 ebx, 8
     call newline32
 
     ; --- Software interrupts and exceptions -------------------------------
@@ -258,10 +258,10 @@ pm32_entry:
     HEX32 ebx, 4
     and bx, 0xfffe
     lmsw bx
-    smsw ax
+    smsw bx
     mov al, ' '
     call putc32
-    HEX32 eax, 4
+    HEX32 ebx, 4
     call newline32
 
     ; --- Back to real mode -------------------------------------------------
