@@ -183,14 +183,19 @@ void Interpreter::deliver_fault(const GuestFault& fault) {
     for (uint8_t b : bytes) std::fprintf(trace_file(), " %02x", b);
     std::fprintf(trace_file(), "\n");
   }
-  int saved = delivering_vector_;
+  // Restored however this ends, a triple fault included, so that a later
+  // exception does not count as nested in this one.
+  struct RestoreOnExit {
+    int& slot;
+    int saved;
+    ~RestoreOnExit() { slot = saved; }
+  } restore{delivering_vector_, delivering_vector_};
   delivering_vector_ = vector;
   try {
     deliver_interrupt(cpu_, vector, has_error, error, false, cpu_.rip);
   } catch (const GuestFault& nested) {
     deliver_fault(nested);
   }
-  delivering_vector_ = saved;
 }
 
 bool Interpreter::take_external_interrupt() {

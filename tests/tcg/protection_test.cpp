@@ -342,6 +342,12 @@ TEST_CASE("protection: a fault while delivering #DF shuts the CPU down", "[prote
   g.put64(kCode, 0x0b0f);
   g.cpu.rip = kCode;
   CHECK_FALSE(interpreter.step_block());
+  // After the shutdown (a reset, on a PC) the next exception is a first
+  // one again: #UD is delivered, not taken for a fault during #DF.
+  g.protected_mode();
+  g.cpu.rip = kCode;
+  CHECK(interpreter.step_block());
+  CHECK(g.cpu.rip == kCode + 0x800);
 }
 
 }  // namespace
