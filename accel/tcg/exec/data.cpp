@@ -258,7 +258,14 @@ void add_data_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op1(0x8f), 0, kAnyPrefix, "pop", "Ev", kDefault64, sized_handlers<PopE>()});
   t.push_back({op1(0x98), -1, kAnyPrefix, "cbw", "", 0, sized_handlers<ConvertAcc>()});
   t.push_back({op1(0x99), -1, kAnyPrefix, "cwd", "", 0, sized_handlers<ConvertAccToDx>()});
-  t.push_back({op0f(0x1f), 0, kAnyPrefix, "nop", "Ev", 0, one_handler(&nop)});
+  // 0F 19-1F are the "hint NOP" space: NOP Ev (0F 1F /0) and encodings
+  // that later extensions give meanings which degrade to NOP (ENDBR64 is
+  // F3 0F 1E FA). 0F 0D is PREFETCH/PREFETCHW, a hint the kernel issues
+  // unconditionally. QEMU treats all of them as NOPs too.
+  for (uint8_t op = 0x19; op <= 0x1f; ++op) {
+    t.push_back({op0f(op), -1, kAnyPrefix, "nop", "Ev", 0, one_handler(&nop)});
+  }
+  t.push_back({op0f(0x0d), -1, kAnyPrefix, "prefetchw", "M", 0, one_handler(&nop)});
   t.push_back({op1(0xc9), -1, kAnyPrefix, "leave", "", kDefault64, sized_handlers<Leave>()});
   t.push_back({op1(0xc8), -1, kAnyPrefix, "enter", "Iw,Ib", kDefault64, sized_handlers<Enter>()});
 }
