@@ -43,7 +43,11 @@ inline constexpr CpuFeatures kImplementedFeatures = {
     // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
     // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
     // capability either: cpuid.cpp mirrors CR4.OSXSAVE when XSAVE is here.
-    .leaf1_ecx = cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
+    .leaf1_ecx = cpuid::kSse3 |       // SSE3 (exec/sse3_ssse3.cpp, FISTTP in exec/x87_arith.cpp); no MONITOR/MWAIT
+                 cpuid::kSsse3 |      // SSSE3, MMX and XMM forms (exec/sse3_ssse3.cpp)
+                 cpuid::kSse41 |      // SSE4.1 (exec/sse41.cpp, exec/sse41_float.cpp)
+                 cpuid::kSse42 |      // PCMPxSTRx, PCMPGTQ, CRC32 (exec/sse42_string.cpp, sse41.cpp, crc32.cpp)
+                 cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
                  cpuid::kHypervisor,
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. PDPE1GB waits for a tested 1 GiB page walk.

@@ -22,6 +22,10 @@ void check_io_permission(Cpu& cpu, uint16_t port, unsigned size);
 void add_system_rows(std::vector<OpcodeRow>& table);   // system.cpp: flags, hlt, cr/dr moves, descriptor tables, far transfers
 void add_crc32_rows(std::vector<OpcodeRow>& table);    // crc32.cpp: crc32 (SSE4.2)
 void add_xsave_rows(std::vector<OpcodeRow>& table);    // xsave.cpp: xgetbv, xsetbv, xsave, xsaveopt, xrstor
+void add_sse3_ssse3_rows(std::vector<OpcodeRow>& table);    // sse3_ssse3.cpp: SSE3 and SSSE3 (MMX and XMM forms)
+void add_sse41_rows(std::vector<OpcodeRow>& table);         // sse41.cpp: SSE4.1 integer/data, pcmpgtq
+void add_sse41_float_rows(std::vector<OpcodeRow>& table);   // sse41_float.cpp: dpps, dppd, round*
+void add_sse42_string_rows(std::vector<OpcodeRow>& table);  // sse42_string.cpp: pcmpestri/m, pcmpistri/m
 void add_x87_arith_rows(std::vector<OpcodeRow>& table);  // x87_arith.cpp: x87 loads/stores, arithmetic, compares, transcendentals
 void add_x87_state_rows(std::vector<OpcodeRow>& table);  // x87_state.cpp: fninit, fldcw, fnstenv/fldenv, fnsave/frstor, fxsave/fxrstor, fwait
 void add_sse_move_rows(std::vector<OpcodeRow>& table);   // sse_move.cpp: SSE/SSE2 moves, movmsk, ldmxcsr/stmxcsr, fences, clflush, prefetch
@@ -43,6 +47,10 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_system_rows(table);
   add_crc32_rows(table);
   add_xsave_rows(table);
+  add_sse3_ssse3_rows(table);
+  add_sse41_rows(table);
+  add_sse41_float_rows(table);
+  add_sse42_string_rows(table);
   add_x87_arith_rows(table);
   add_x87_state_rows(table);
   add_sse_move_rows(table);
