@@ -177,6 +177,12 @@ long64:
     mov rax, 0x0000800000000000
     mov rbx, [rax]                  ; #GP(0): not canonical
 .i6:
+    xor edx, edx
+    xor ecx, ecx
+    mov eax, 1
+    EXPECT64 .i7
+    div rcx                         ; #DE
+.i7:
     ; (INT through an absent or too privileged 64-bit gate, a far jump to
     ; a code segment with L and D set, and clearing CR0.PG or CR4.PAE in
     ; 64-bit mode are unit tests, tests/tcg/segmentation_test.cpp: QEMU 7.2

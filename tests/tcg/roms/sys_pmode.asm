@@ -3,7 +3,8 @@
 ; segment loads and their faults (#GP/#NP/#SS with the selector as error
 ; code), the accessed and TSS busy bits, LLDT/LTR/SLDT/STR, LAR/LSL/VERR/
 ; VERW/ARPL, SGDT/SIDT/SMSW/LMSW, PUSHF/POPF at CPL 0, INT n through
-; present, absent and out-of-limit gates, INT3/INTO/UD2, and a double
+; present, absent and out-of-limit gates, INT3/INTO/UD2/#DE (also in real
+; mode, through the IVT), and a double
 ; fault from a #GP whose gate is not present.
 %include "sys_common.inc"
 %include "sys_pm32.inc"
@@ -228,6 +229,12 @@ pm32_entry:
     EXPECT .s7
     db 0x0f, 0x20, 0xc8             ; mov eax, cr1: #UD
 .s7:
+    xor edx, edx
+    xor ecx, ecx
+    mov eax, 1
+    EXPECT .s9
+    div ecx                         ; #DE, a fault: EIP of the DIV
+.s9:
     EXPECT .s8
     db 0x0f, 0xff                   ; #UD: no such opcode
 .s8:
@@ -293,10 +300,30 @@ bits 16
     mov word [es:0x22 * 4], R(real_int22)
     mov word [es:0x22 * 4 + 2], 0xf000
     int 0x22
+    ; A real-mode exception through the IVT: #DE, IP of the DIV pushed.
+    mov word [es:0], R(real_divide_error)
+    mov word [es:2], 0xf000
+    xor dx, dx
+    xor cx, cx
+    mov ax, 1
+    div cx
     PRINT16 "done"
     call newline16
     mov al, 0
     jmp exit16
+
+real_divide_error:
+    push bp
+    mov bp, sp
+    PRINT16 "real #DE at "
+    HEX16 [bp + 4], 4
+    mov al, ':'
+    call putc16
+    HEX16 [bp + 2], 4
+    call newline16
+    add word [bp + 2], 2            ; skip the 2-byte DIV CX
+    pop bp
+    iret
 
 real_int22:
     PRINT16 "real int22 sp "
