@@ -101,6 +101,24 @@ TEST_CASE("msr: reset values as QEMU's qemu64 reports them", "[tcg][msr]") {
   CHECK(read_ok(f, msr::kTscDeadline) == 0);
 }
 
+TEST_CASE("msr: EFER through WRMSR follows the EFER rules", "[tcg][msr]") {
+  CpuFixture f;  // long mode, paging on, SCE|LME|LMA|NXE
+  CHECK(read_ok(f, msr::kEfer) == (kEferSce | kEferLme | kEferLma | kEferNxe));
+  SECTION("reserved bits") {
+    CHECK(is_gp0(wrmsr(f, msr::kEfer, kEferSce | kEferLme | kEferNxe | (1u << 1))));
+    CHECK(is_gp0(wrmsr(f, msr::kEfer, kEferSce | kEferLme | kEferNxe | (1ull << 32))));
+  }
+  SECTION("LME cannot change while paging is on") {
+    CHECK(is_gp0(wrmsr(f, msr::kEfer, kEferSce | kEferNxe)));
+    CHECK(f.cpu().efer & kEferLme);
+  }
+  SECTION("LMA is read-only: a write without it keeps it") {
+    CHECK_FALSE(wrmsr(f, msr::kEfer, kEferLme | kEferNxe));
+    CHECK(read_ok(f, msr::kEfer) == (kEferLme | kEferLma | kEferNxe));
+    CHECK(f.cpu().long_mode);
+  }
+}
+
 TEST_CASE("msr: PAT accepts only defined memory types in each entry", "[tcg][msr]") {
   CpuFixture f;
   const uint64_t valid = 0x0007050401060007ull;  // UC, UC-, WP, WT, WC, WB, UC-, UC
