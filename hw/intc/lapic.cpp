@@ -577,7 +577,10 @@ void LocalApic::timer_arm_locked(int64_t now) {
     timer_.cancel();
     return;
   }
-  int64_t next = regs_.timer_start_ns + static_cast<int64_t>(regs_.timer_periods_signalled + 1) * period;
+  // 128-bit, saturating: the next expiry can lie beyond int64 nanoseconds.
+  __int128 next_wide = static_cast<__int128>(regs_.timer_start_ns) +
+                       static_cast<__int128>(regs_.timer_periods_signalled + 1) * period;
+  int64_t next = static_cast<int64_t>(std::min<__int128>(next_wide, TimerService::kNever - 1));
   if (timer_mode() == kTimerPeriodic && period < kMinTimerIntervalNs) next = std::max(next, now + kMinTimerIntervalNs);
   timer_.arm(next);
 }
@@ -621,7 +624,7 @@ void LocalApic::write_tsc_deadline(uint64_t deadline, uint64_t tsc_now, uint64_t
   // A deadline already passed fires at once.
   unsigned __int128 delta_ticks = deadline > tsc_now ? deadline - tsc_now : 0;
   unsigned __int128 delta_ns = delta_ticks * 1'000'000'000u / tsc_hz;
-  constexpr int64_t kFarFutureNs = int64_t{1} << 62;
+  constexpr int64_t kFarFutureNs = int64_t{1} << 60;  // 36 years: never, but savable
   regs_.tsc_deadline_ns = timers_.now_ns() + static_cast<int64_t>(std::min<unsigned __int128>(delta_ns, kFarFutureNs));
   timer_.arm(regs_.tsc_deadline_ns);
 }
@@ -662,9 +665,19 @@ void LocalApic::serialize(StateStream& s) {
   bool consistent = (regs_.dfr_model == 0 || regs_.dfr_model == 0xf) && !(regs_.svr & ~kSvrWritable) &&
                     !(regs_.timer_divide & ~0xbu) && regs_.timer_running <= 1 && regs_.lint0_level <= 1 &&
                     regs_.extint_requested <= 1 && regs_.globally_enabled <= 1 &&
-                    !(regs_.icr_low & ~kIcrWritable) && !(regs_.icr_high & 0x00ffffff);
+                    !(regs_.icr_low & ~kIcrWritable) && !(regs_.icr_high & 0x00ffffff) &&
+                    // Times far enough from overflow for the timer arithmetic.
+                    regs_.timer_start_ns > -(int64_t{1} << 61) && regs_.timer_start_ns < (int64_t{1} << 61) &&
+                    regs_.tsc_deadline_ns > -(int64_t{1} << 61) && regs_.tsc_deadline_ns < (int64_t{1} << 61) &&
+                    regs_.timer_periods_signalled < (uint64_t{1} << 40);
+  // A running timer cannot have signalled periods that have not begun.
+  int64_t now = timers_.now_ns();
+  if (consistent && regs_.timer_running && timer_period_ns() > 0) {
+    uint64_t begun = now > regs_.timer_start_ns ? uint64_t(now - regs_.timer_start_ns) / uint64_t(timer_period_ns()) : 0;
+    consistent = regs_.timer_periods_signalled <= begun;
+  }
   if (!consistent) throw Error("saved state: inconsistent local APIC registers");
-  timer_arm_locked(timers_.now_ns());
+  timer_arm_locked(now);
   update_locked();
 }
 

@@ -356,7 +356,10 @@ void Mc146818::serialize(StateStream& s) {
   s(regs_.periodic_done_ns);
   s(regs_.irq_level);
   if (!s.loading()) return;
-  if (regs_.index > kIndexMask || regs_.irq_level > 1 ||
+  auto sane_ns = [](int64_t t) { return t > -(int64_t{1} << 61) && t < (int64_t{1} << 61); };
+  bool times_ok = sane_ns(regs_.anchor_ns) && sane_ns(regs_.updates_done_ns) && sane_ns(regs_.periodic_done_ns) &&
+                  regs_.anchor_seconds > -(int64_t{1} << 40) && regs_.anchor_seconds < (int64_t{1} << 40);
+  if (!times_ok || regs_.index > kIndexMask || regs_.irq_level > 1 ||
       static_cast<bool>(regs_.irq_level) != static_cast<bool>(regs_.cmos[kRegC] & kCIrq)) {
     throw Error("saved state: inconsistent MC146818 RTC registers");
   }

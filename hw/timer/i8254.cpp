@@ -167,7 +167,9 @@ void I8254::update_irq0() {
     if (edge == kNoEdge) return;
   }
   int64_t when = c.load_ns + ns_for_ticks(edge);
-  if (pulsed) when = std::max(when, now + kMinIrqIntervalNs);
+  // The next edge is after now by construction; the guard keeps the timer
+  // thread from spinning should the arithmetic ever say otherwise.
+  if (pulsed || when <= now) when = std::max(when, now + kMinIrqIntervalNs);
   irq0_timer_.arm(when);
 }
 
@@ -384,7 +386,10 @@ void I8254::serialize(StateStream& s) {
                       c.status_latched, c.read_msb_next, c.write_msb_next}) {
       flags_ok = flags_ok && f <= 1;
     }
-    if (!flags_ok || c.mode > 5 || c.access == 0 || c.access > 3) {
+    // Times far enough from overflow for the counting arithmetic.
+    bool times_ok = c.load_ns > -(int64_t{1} << 61) && c.load_ns < (int64_t{1} << 61) &&
+                    c.held_ticks < (uint64_t{1} << 50) && c.irq_ticks_done < (uint64_t{1} << 50);
+    if (!flags_ok || !times_ok || c.mode > 5 || c.access == 0 || c.access > 3) {
       throw Error("saved state: inconsistent 8254 PIT counters");
     }
   }
