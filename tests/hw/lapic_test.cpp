@@ -7,8 +7,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "hw/intc/i8259.h"
@@ -508,4 +511,103 @@ TEST_CASE("saved state restores registers and a running timer", "[lapic]") {
   Machine o(1);
   auto bad = StateStream::for_loading(bytes);
   CHECK_THROWS_AS(o.apic(0).serialize(bad), vireo::Error);
+}
+
+namespace {
+
+// A vCPU as the interpreter behaves towards its interrupt controller: it
+// posts events under its own wait lock and, holding that lock, asks
+// pending_vector() (interp.cpp's HLT predicate), while its own thread takes
+// interrupts, EOIs them and sends IPIs.
+struct ThreadedVcpu final : vireo::Vcpu {
+  explicit ThreadedVcpu(unsigned i) : idx(i) {}
+  unsigned idx;
+  LocalApic* apic = nullptr;
+  std::mutex wait_mutex;
+  std::atomic<int> posted{0};
+  unsigned index() const override { return idx; }
+  vireo::VcpuStop run() override { return vireo::VcpuStop::Kicked; }
+  void kick() override {}
+  void post_event(VcpuEvent, uint8_t) override {
+    std::lock_guard lock(wait_mutex);
+    ++posted;
+  }
+  vireo::X86CpuState state() override { return {}; }
+  void set_state(const vireo::X86CpuState&) override {}
+  std::string error() const override { return {}; }
+};
+
+}  // namespace
+
+TEST_CASE("stress: vCPUs, IPIs, the timer thread and IRQ lines together do not deadlock", "[lapic][stress]") {
+  std::mutex mutex;
+  vireo::VirtualClock clock;
+  TimerService timers(clock);
+  ApicBus bus;
+  I8259Pair pic(mutex, [&](bool level) { bus.set_lint0_locked(level); });
+  Ioapic ioapic(mutex, bus);
+  bus.set_eoi_listener([&](uint8_t v) { ioapic.eoi_locked(v); });
+  ThreadedVcpu vcpu0(0), vcpu1(1);
+  LocalApic apic0(0, mutex, timers, bus), apic1(1, mutex, timers, bus);
+  ThreadedVcpu* vcpus[2] = {&vcpu0, &vcpu1};
+  LocalApic* apics[2] = {&apic0, &apic1};
+  for (int i = 0; i < 2; ++i) {
+    bus.attach(apics[i]);
+    apics[i]->set_pic({[&] { return pic.acknowledge_locked(); }, [&] { return pic.peek_vector_locked(); }});
+    apics[i]->set_vcpu(vcpus[i]);
+    vcpus[i]->apic = apics[i];
+    apics[i]->write(L::kRegSvr, 4, 0x1ff);
+    apics[i]->write(L::kRegTimerDivide, 4, 0xb);
+    apics[i]->write(L::kRegLvtTimer, 4, 0x20000 | 0xe0);
+    apics[i]->write(L::kRegTimerInitialCount, 4, 150'000);  // 150 us, periodic
+  }
+  // A level-triggered IOAPIC pin to APIC 1, with EOI broadcasts.
+  ioapic.write(Ioapic::kIoregsel, 4, 0x10 + 2 * 10);
+  ioapic.write(Ioapic::kIowin, 4, 0x4a | Ioapic::kTriggerLevel);
+  ioapic.write(Ioapic::kIoregsel, 4, 0x11 + 2 * 10);
+  ioapic.write(Ioapic::kIowin, 4, 1u << 24);
+  timers.start();
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> taken[2] = {0, 0};
+  auto cpu = [&](int i) {
+    LocalApic& a = *apics[i];
+    int n = 0;
+    while (!stop) {
+      {
+        // The HLT predicate's call, under the vCPU's wait lock.
+        std::lock_guard lock(vcpus[i]->wait_mutex);
+        (void)a.pending_vector();
+      }
+      if (a.pending_vector() >= 0 && a.acknowledge() >= 0) {
+        ++taken[i];
+        if (i == 1) ioapic.set_irq(10, false);  // the device quiets before the EOI
+        a.write(L::kRegEoi, 4, 0);
+      }
+      if (++n % 16 == 0) {
+        a.write(L::kRegIcrHigh, 4, uint32_t(1 - i) << 24);
+        a.write(L::kRegIcrLow, 4, 0x50 + i);  // fixed IPI to the other one
+      }
+      if (n % 64 == 0) a.write_cr8(n & 0x3);
+    }
+  };
+  std::thread t0(cpu, 0), t1(cpu, 1);
+  std::thread device([&] {
+    for (int k = 0; !stop; ++k) {
+      ioapic.set_irq(10, true);
+      pic.set_irq(1, k & 1);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  stop = true;
+  t0.join();
+  t1.join();
+  device.join();
+  timers.stop();
+  CHECK(taken[0] > 10);
+  CHECK(taken[1] > 10);
+  CHECK(vcpu0.posted > 0);
+  CHECK(vcpu1.posted > 0);
+  for (LocalApic* a : apics) a->set_vcpu(nullptr);
 }
