@@ -255,6 +255,21 @@ TEST_CASE("protection: EXT is set in error codes of faults while delivering an e
   check(g.deliver(0x40, false), kGeneralProtection, 0x40 * 8 + 2 + 1);
 }
 
+TEST_CASE("protection: a 16-bit gate ignores its reserved high word and pushes 16-bit slots", "[protection]") {
+  Guest g;
+  g.protected_mode();
+  // A 286 interrupt gate whose bytes 6-7 are not zero (QEMU 7.2 takes them
+  // as offset bits 31:16).
+  const uint64_t gate = 0x1234 | (uint64_t{kCode32} << 16) | (uint64_t{0x86} << 40) | (0xabcdull << 48);
+  g.put64(kIdt + 0x40 * 8, gate);
+  g.cpu.rip = 0x5678;
+  CHECK_FALSE(g.deliver(0x40, true));
+  CHECK(g.cpu.rip == 0x1234);
+  CHECK(g.cpu.gpr[kRsp] == kStack - 6);
+  CHECK((g.get32(kStack - 6) & 0xffff) == 0x5678);
+  CHECK((g.cpu.rflags & kIf) == 0);
+}
+
 TEST_CASE("protection: long-mode IDT error codes name the vector as index * 8", "[protection]") {
   Guest g;
   g.long_mode(3);

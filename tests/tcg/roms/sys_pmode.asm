@@ -278,6 +278,8 @@ bits 16
     mov ax, DATA16
     mov ds, ax
     mov es, ax
+    int 0x33                        ; a 16-bit gate from 16-bit code
+    mov ax, DATA16
     mov ss, ax
     mov eax, cr0
     and eax, 0xfffffffe
