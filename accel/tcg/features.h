@@ -48,6 +48,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kSse41 |      // SSE4.1 (exec/sse41.cpp, exec/sse41_float.cpp)
                  cpuid::kSse42 |      // PCMPxSTRx, PCMPGTQ, CRC32 (exec/sse42_string.cpp, sse41.cpp, crc32.cpp)
                  cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
+                 cpuid::kMovbe |      // MOVBE (exec/bitops.cpp)
+                 cpuid::kPopcnt |     // POPCNT (exec/bitops.cpp)
                  cpuid::kHypervisor,
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. PDPE1GB waits for a tested 1 GiB page walk.
@@ -56,7 +58,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                                    // (system.cpp, interrupts.cpp, exec/far_transfers.cpp)
                 cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
                 cpuid::kRdtscp,    // RDTSCP, IA32_TSC_AUX (exec/cpuid_msr.cpp)
-    // 0x80000001 ECX: nothing yet (LAHF_LM needs LAHF/SAHF in 64-bit mode).
+    // 0x80000001 ECX. LAHF_LM waits for LAHF/SAHF in 64-bit mode.
+    .ext1_ecx = cpuid::kAbm,  // LZCNT (exec/bitops.cpp); POPCNT is in leaf 1
 };
 
 }  // namespace vireo::tcg

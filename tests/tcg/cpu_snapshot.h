@@ -62,7 +62,9 @@ struct CpuSnapshot {
   uint64_t gpr[16] = {};
   uint64_t rflags = 0x2;
   FxsaveArea fx;
-  // The memory window's first memory.size() bytes.
+  // The memory window's first memory.size() bytes. The rest of the window
+  // keeps whatever earlier runs left there (on each side its own), so the
+  // image must cover every byte the code reads.
   std::vector<uint8_t> memory;
   // Set when the code raised an exception; the state is then the one the
   // exception saw (for REP string instructions, the registers part-way).

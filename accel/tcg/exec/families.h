@@ -12,6 +12,7 @@ namespace vireo::tcg {
 void add_alu_rows(std::vector<OpcodeRow>& table);      // alu.cpp: add..cmp, test, inc/dec, neg/not
 void add_shift_rows(std::vector<OpcodeRow>& table);    // shift.cpp: rol, ror, rcl, rcr, shl, shr, sar, shld, shrd
 void add_muldiv_rows(std::vector<OpcodeRow>& table);   // muldiv.cpp: mul, imul, div, idiv
+void add_bitops_rows(std::vector<OpcodeRow>& table);   // bitops.cpp: bt, bts, btr, btc, bsf, bsr, popcnt, tzcnt, lzcnt, bswap, movbe
 void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
@@ -39,6 +40,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_alu_rows(table);
   add_shift_rows(table);
   add_muldiv_rows(table);
+  add_bitops_rows(table);
   add_data_rows(table);
   add_control_rows(table);
   add_io_rows(table);
