@@ -13,6 +13,7 @@ void add_alu_rows(std::vector<OpcodeRow>& table);      // alu.cpp: add..cmp, tes
 void add_shift_rows(std::vector<OpcodeRow>& table);    // shift.cpp: rol, ror, rcl, rcr, shl, shr, sar, shld, shrd
 void add_muldiv_rows(std::vector<OpcodeRow>& table);   // muldiv.cpp: mul, imul, div, idiv
 void add_bitops_rows(std::vector<OpcodeRow>& table);   // bitops.cpp: bt, bts, btr, btc, bsf, bsr, popcnt, tzcnt, lzcnt, bswap, movbe
+void add_bcd_rows(std::vector<OpcodeRow>& table);      // bcd.cpp: daa, das, aaa, aas, aam, aad
 void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
@@ -41,6 +42,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_shift_rows(table);
   add_muldiv_rows(table);
   add_bitops_rows(table);
+  add_bcd_rows(table);
   add_data_rows(table);
   add_control_rows(table);
   add_io_rows(table);
