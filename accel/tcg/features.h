@@ -58,8 +58,9 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                                    // (system.cpp, interrupts.cpp, exec/far_transfers.cpp)
                 cpuid::kNx |       // EFER.NXE (system.cpp) and the XD page bit (mmu.cpp)
                 cpuid::kRdtscp,    // RDTSCP, IA32_TSC_AUX (exec/cpuid_msr.cpp)
-    // 0x80000001 ECX. LAHF_LM waits for LAHF/SAHF in 64-bit mode.
-    .ext1_ecx = cpuid::kAbm,  // LZCNT (exec/bitops.cpp); POPCNT is in leaf 1
+    // 0x80000001 ECX.
+    .ext1_ecx = cpuid::kLahfLm |  // LAHF/SAHF in 64-bit mode (exec/misc.cpp)
+                cpuid::kAbm,      // LZCNT (exec/bitops.cpp); POPCNT is in leaf 1
 };
 
 }  // namespace vireo::tcg

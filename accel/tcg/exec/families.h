@@ -14,6 +14,7 @@ void add_shift_rows(std::vector<OpcodeRow>& table);    // shift.cpp: rol, ror, r
 void add_muldiv_rows(std::vector<OpcodeRow>& table);   // muldiv.cpp: mul, imul, div, idiv
 void add_bitops_rows(std::vector<OpcodeRow>& table);   // bitops.cpp: bt, bts, btr, btc, bsf, bsr, popcnt, tzcnt, lzcnt, bswap, movbe
 void add_bcd_rows(std::vector<OpcodeRow>& table);      // bcd.cpp: daa, das, aaa, aas, aam, aad
+void add_misc_rows(std::vector<OpcodeRow>& table);     // misc.cpp: xlat, lahf, sahf
 void add_data_rows(std::vector<OpcodeRow>& table);     // data.cpp: mov, lea, xchg, push/pop, movzx, cbw
 void add_control_rows(std::vector<OpcodeRow>& table);  // control.cpp: jmp, jcc, call, ret, loop, setcc, cmovcc
 void add_io_rows(std::vector<OpcodeRow>& table);       // io.cpp: in, out, ins, outs
@@ -43,6 +44,7 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_muldiv_rows(table);
   add_bitops_rows(table);
   add_bcd_rows(table);
+  add_misc_rows(table);
   add_data_rows(table);
   add_control_rows(table);
   add_io_rows(table);
