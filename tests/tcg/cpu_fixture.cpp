@@ -111,13 +111,19 @@ CpuFixture::CpuFixture() {
   memory_.map({"code", kCodeAddress, kCodeSize, code_ram_, false});
   memory_.map({"data", kDataAddress, kDataSize, data_ram_, false});
   phys_ = std::make_unique<PhysMemory>(memory_, mmio_);
-  cpu_ = std::make_unique<Cpu>();
-  cpu_->phys = phys_.get();
-  cpu_->pio = &pio_;
-  interpreter_ = std::make_unique<Interpreter>(*cpu_);
   build_page_tables();
+  // A 64-bit TSS without an I/O bitmap (its offset points past the limit),
+  // so ring-3 port I/O raises #GP as on a Linux host.
+  system_ram_[kTss + 0x66] = 0x68;
+  add_cpu();
+}
 
-  Cpu& c = *cpu_;
+unsigned CpuFixture::add_cpu() {
+  auto cpu = std::make_unique<Cpu>();
+  Cpu& c = *cpu;
+  c.index = static_cast<unsigned>(cpus_.size());
+  c.phys = phys_.get();
+  c.pio = &pio_;
   c.cr0 = kCr0Pe | kCr0Mp | kCr0Et | kCr0Ne | kCr0Wp | kCr0Pg;
   c.cr3 = kPml4;
   c.cr4 = kCr4Pae | kCr4Osfxsr | kCr4Osxmmexcpt;
@@ -125,14 +131,14 @@ CpuFixture::CpuFixture() {
   // No IDT: an exception becomes a triple fault at once (see the header).
   c.idtr = {0, 0};
   c.gdtr = {0, 0};
-  // A 64-bit TSS without an I/O bitmap (its offset points past the limit),
-  // so ring-3 port I/O raises #GP as on a Linux host.
   c.tr = SegmentCache{};
   c.tr.base = kTss;
   c.tr.limit = 0x67;
   c.tr.type = 0xb;  // busy 64-bit TSS
   c.tr.s = false;
-  system_ram_[kTss + 0x66] = 0x68;
+  interpreters_.push_back(std::make_unique<Interpreter>(c));
+  cpus_.push_back(std::move(cpu));
+  return c.index;
 }
 
 CpuFixture::~CpuFixture() = default;
@@ -155,8 +161,7 @@ void CpuFixture::build_page_tables() {
   map_test_range(kDataAddress, kDataSize);
 }
 
-void CpuFixture::set_mode(const RunOptions& options) {
-  Cpu& c = *cpu_;
+void CpuFixture::set_mode(Cpu& c, const RunOptions& options) {
   const unsigned cpl = options.cpl;
   // Selectors as Linux numbers its GDT, so code that reads them sees what
   // it would on the host: __USER_CS 0x33, __USER32_CS 0x23, __USER_DS 0x2b.
@@ -174,22 +179,36 @@ void CpuFixture::set_mode(const RunOptions& options) {
   c.update_mode();
 }
 
-CpuSnapshot CpuFixture::run(std::span<const uint8_t> code, const CpuSnapshot& input, RunOptions options) {
+void CpuFixture::load(std::span<const uint8_t> code, const std::vector<uint8_t>& memory) {
   if (code.size() + 1 > kCodeSize) throw Error("cpu fixture: code too long");
-  if (input.memory.size() > kDataSize) throw Error("cpu fixture: memory image too large");
-  Cpu& c = *cpu_;
-
-  // The code and data change behind the CPU's back, as DMA would:
+  if (memory.size() > kDataSize) throw Error("cpu fixture: memory image too large");
+  // The code and data change behind the CPUs' backs, as DMA would:
   // note_write() retires blocks decoded from the old bytes.
   std::memcpy(code_ram_, code.data(), code.size());
   code_ram_[code.size()] = kHlt;
+  code_end_ = kCodeAddress + code.size();
   phys_->note_write(kCodeAddress, code.size() + 1);
-  if (!input.memory.empty()) {
-    std::memcpy(data_ram_, input.memory.data(), input.memory.size());
-    phys_->note_write(kDataAddress, input.memory.size());
+  if (!memory.empty()) {
+    std::memcpy(data_ram_, memory.data(), memory.size());
+    phys_->note_write(kDataAddress, memory.size());
   }
+}
 
-  set_mode(options);
+std::vector<uint8_t> CpuFixture::read_memory(size_t size) const {
+  return std::vector<uint8_t>(data_ram_, data_ram_ + std::min<size_t>(size, kDataSize));
+}
+
+CpuSnapshot CpuFixture::run(std::span<const uint8_t> code, const CpuSnapshot& input, RunOptions options) {
+  load(code, input.memory);
+  CpuSnapshot out = execute(0, input, options);
+  out.memory = read_memory(input.memory.size());
+  return out;
+}
+
+CpuSnapshot CpuFixture::execute(unsigned index, const CpuSnapshot& input, RunOptions options) {
+  Cpu& c = *cpus_.at(index);
+  Interpreter& interpreter = *interpreters_[index];
+  set_mode(c, options);
   std::memcpy(c.gpr, input.gpr, sizeof c.gpr);
   c.set_flags((input.rflags & kSnapshotFlags) | kRflagsFixed | kRflagsIf);
   load_fpu_state(c.fpu, input.fx);
@@ -198,12 +217,11 @@ CpuSnapshot CpuFixture::run(std::span<const uint8_t> code, const CpuSnapshot& in
   c.interrupt_shadow = false;
 
   CpuSnapshot out;
-  const uint64_t end = kCodeAddress + code.size();
-  constexpr int kMaxBlocks = 1 << 20;
+  constexpr int kMaxBlocks = 1 << 24;
   int blocks = 0;
   while (!c.halted) {
     if (++blocks > kMaxBlocks) throw Error("cpu fixture: the code did not reach its end");
-    if (interpreter_->step_block()) continue;
+    if (interpreter.step_block()) continue;
     // A triple fault: find out which exception by running the instruction
     // at rip once more, outside the interpreter loop.
     Insn insn;
@@ -225,7 +243,7 @@ CpuSnapshot CpuFixture::run(std::span<const uint8_t> code, const CpuSnapshot& in
     }
     if (!out.exception) throw Error("cpu fixture: triple fault that the instruction does not reproduce");
     // At CPL 3 the closing HLT raises #GP(0): that is the normal end.
-    if (c.rip == end && out.exception->vector == kGeneralProtection && out.exception->error_code == 0) {
+    if (c.rip == code_end_ && out.exception->vector == kGeneralProtection && out.exception->error_code == 0) {
       out.exception.reset();
     }
     break;
@@ -236,7 +254,6 @@ CpuSnapshot CpuFixture::run(std::span<const uint8_t> code, const CpuSnapshot& in
   out.rflags = c.flags();
   out.fx = save_fpu_state(c.fpu);
   out.rip_offset = c.rip - kCodeAddress;
-  out.memory.assign(data_ram_, data_ram_ + input.memory.size());
   return out;
 }
 

@@ -21,6 +21,7 @@
 
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "accel/tcg/cpu.h"
 #include "accel/tcg/interp.h"
@@ -42,18 +43,32 @@ class CpuFixture {
   CpuFixture(const CpuFixture&) = delete;
   CpuFixture& operator=(const CpuFixture&) = delete;
 
+  // load() then execute() on the first CPU, with the memory image read back.
   CpuSnapshot run(std::span<const uint8_t> code, const CpuSnapshot& input, RunOptions options = {});
 
+  // The pieces of run(), for tests with more than one CPU:
+  // Places code (and the closing HLT) at kCodeAddress and `memory` at
+  // kDataAddress. Call it while no CPU runs.
+  void load(std::span<const uint8_t> code, const std::vector<uint8_t>& memory);
+  // Runs CPU `index` from `input`'s registers, flags and FPU state (its
+  // memory is ignored: see load()) to the end of the code or an exception.
+  // The result has no memory image: see read_memory(). CPUs may execute
+  // on different threads at once; each belongs to the thread running it.
+  CpuSnapshot execute(unsigned index, const CpuSnapshot& input, RunOptions options = {});
+  std::vector<uint8_t> read_memory(size_t size) const;
+  // Another CPU on the same memory, set up like the first; returns its index.
+  unsigned add_cpu();
+
   // For tests that look further or attach devices (port I/O, MMIO).
-  Cpu& cpu() { return *cpu_; }
-  Interpreter& interpreter() { return *interpreter_; }
+  Cpu& cpu(unsigned index = 0) { return *cpus_[index]; }
+  Interpreter& interpreter(unsigned index = 0) { return *interpreters_[index]; }
   IoBus& pio() { return pio_; }
   IoBus& mmio() { return mmio_; }
   GuestMemory& memory() { return memory_; }
 
  private:
   void build_page_tables();
-  void set_mode(const RunOptions& options);
+  void set_mode(Cpu& cpu, const RunOptions& options);
 
   GuestMemory memory_;
   IoBus pio_{"pio", IoBus::UnclaimedReads::AllOnes};
@@ -61,9 +76,10 @@ class CpuFixture {
   uint8_t* system_ram_ = nullptr;  // page tables and TSS, supervisor-only
   uint8_t* code_ram_ = nullptr;    // at kCodeAddress
   uint8_t* data_ram_ = nullptr;    // at kDataAddress
+  uint64_t code_end_ = kCodeAddress;  // the closing HLT
   std::unique_ptr<PhysMemory> phys_;
-  std::unique_ptr<Cpu> cpu_;
-  std::unique_ptr<Interpreter> interpreter_;
+  std::vector<std::unique_ptr<Cpu>> cpus_;
+  std::vector<std::unique_ptr<Interpreter>> interpreters_;
 };
 
 // FXSAVE image <-> the interpreter's FpuState (physical registers, full tag word).
