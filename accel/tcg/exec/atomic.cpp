@@ -10,15 +10,24 @@ namespace vireo::tcg {
 namespace {
 
 // 0F B0/B1: compare the accumulator with r/m; equal: r/m = reg, else the
-// accumulator takes r/m. The destination is written either way (the
+// accumulator takes r/m. A memory destination is written either way (the
 // processor writes back the old value), flags as CMP accumulator, r/m.
+// A register destination is written only when equal: on the host (AMD
+// Zen 4) an unequal 32-bit CMPXCHG keeps the destination's upper half,
+// where Intel documents the write-back for registers too.
 template <typename T, bool Mem>
 struct Cmpxchg {
   static void run(Cpu& cpu, const Insn& i) {
     const unsigned accumulator = kRax;  // AL for byte forms: byte offset 0 is AL too
     T expected = cpu.get<T>(accumulator);
     T replacement = cpu.get<T>(i.reg);
-    T old = modify_rm<T, Mem>(cpu, i, [&](T current) { return current == expected ? replacement : current; });
+    T old;
+    if constexpr (Mem) {
+      old = modify_rm<T, Mem>(cpu, i, [&](T current) { return current == expected ? replacement : current; });
+    } else {
+      old = cpu.get<T>(i.rm);
+      if (old == expected) cpu.set<T>(i.rm, replacement);
+    }
     record_flags<T>(cpu, FlagOp::Sub, expected, old, static_cast<T>(expected - old));
     if (old != expected) cpu.set<T>(accumulator, old);
     next(cpu, i);
