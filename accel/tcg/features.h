@@ -19,8 +19,8 @@
 namespace vireo::tcg {
 
 inline constexpr CpuFeatures kImplementedFeatures = {
-    // Leaf 1 EDX. Missing until their owners land them: VME, CX8
-    // (CMPXCHG8B), APIC (the local APIC).
+    // Leaf 1 EDX. Missing until their owners land them: VME, APIC (the
+    // local APIC).
     .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
                  cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
                  cpuid::kDe |      // CR4.DE: DR4/DR5 #UD instead of aliasing DR6/DR7 (exec/control_regs.cpp)
@@ -29,6 +29,7 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kMsr |     // RDMSR/WRMSR (exec/cpuid_msr.cpp, msr.cpp)
                  cpuid::kPae |     // PAE and 4-level paging walks (mmu.cpp)
                  cpuid::kMce |     // #MC is never raised: no machine ever fails
+                 cpuid::kCx8 |     // CMPXCHG8B (exec/atomic.cpp)
                  cpuid::kSep |     // SYSENTER/SYSEXIT (exec/fast_syscall.cpp)
                  cpuid::kMtrr |    // MTRR MSRs as checked storage (msr.cpp)
                  cpuid::kPge |     // global pages: the TLB may flush them too, which is allowed
@@ -50,6 +51,7 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kXsave |      // XSAVE/XSAVEOPT/XRSTOR, XGETBV/XSETBV; XCR0 = x87|SSE (exec/xsave.cpp)
                  cpuid::kMovbe |      // MOVBE (exec/bitops.cpp)
                  cpuid::kPopcnt |     // POPCNT (exec/bitops.cpp)
+                 cpuid::kCx16 |       // CMPXCHG16B (exec/atomic.cpp)
                  cpuid::kHypervisor,
     // Leaf 7 (subleaf 0): nothing yet.
     // 0x80000001 EDX. PDPE1GB waits for a tested 1 GiB page walk.
