@@ -19,8 +19,7 @@
 namespace vireo::tcg {
 
 inline constexpr CpuFeatures kImplementedFeatures = {
-    // Leaf 1 EDX. Missing until their owners land them: VME, APIC (the
-    // local APIC).
+    // Leaf 1 EDX. Missing until their owners land them: VME.
     .leaf1_edx = cpuid::kFpu |     // the x87 FPU (exec/x87_*.cpp)
                  cpuid::kFxsr |    // FXSAVE/FXRSTOR, CR4.OSFXSR (exec/x87_state.cpp)
                  cpuid::kDe |      // CR4.DE: DR4/DR5 #UD instead of aliasing DR6/DR7 (exec/control_regs.cpp)
@@ -40,7 +39,8 @@ inline constexpr CpuFeatures kImplementedFeatures = {
                  cpuid::kMmx |     // MMX on the x87 registers (exec/mmx.cpp, exec/sse_int.cpp)
                  cpuid::kSse |     // SSE, MXCSR, #XM (exec/sse_*.cpp, exec/simd.h)
                  cpuid::kSse2 |    // SSE2 (exec/sse_*.cpp)
-                 cpuid::kPse36,    // PSE-36 large-page addresses (mmu.cpp)
+                 cpuid::kPse36 |   // PSE-36 large-page addresses (mmu.cpp)
+                 cpuid::kApic,     // the machine's local APIC (hw/intc/lapic.cpp), through VcpuIo::local_apic
     // Leaf 1 ECX. The hypervisor bit is not an instruction: vireo is a
     // virtual machine, and QEMU sets it on every model. OSXSAVE is not a
     // capability either: cpuid.cpp mirrors CR4.OSXSAVE when XSAVE is here.
