@@ -58,9 +58,10 @@ template <typename T>
 struct Cmps {
   static constexpr bool kUsesSi = true, kUsesDi = true, kCompares = true;
   static void once(Cpu& cpu, const Insn& i, StringRegs& r) {
-    // DS:rSI minus ES:rDI (the reverse of the Intel operand order).
-    T a = cpu.read<T>(i.seg, r.si);
+    // DS:rSI minus ES:rDI (the reverse of the Intel operand order). ES:rDI
+    // is read first: when both reads fault, the host reports that one.
     T b = cpu.read<T>(kEs, r.di);
+    T a = cpu.read<T>(i.seg, r.si);
     record_flags<T>(cpu, FlagOp::Sub, a, b, static_cast<T>(a - b));
   }
 };
@@ -103,6 +104,17 @@ template <template <typename> class Op>
 struct StringForm {
   template <typename T, bool>
   struct Form {
+    // Writes back the registers of a repeated instruction. With no element
+    // done (rCX was 0, or the first one faulted) nothing is written, so
+    // with a 32-bit address size the upper halves stay as they were, as on
+    // the host; after any element they are cleared like any 32-bit write.
+    static void commit(Cpu& cpu, const StringRegs& r, uint64_t done, unsigned bits) {
+      if (done == 0) return;
+      if (Op<T>::kUsesSi) set_address_register(cpu, kRsi, r.si, bits);
+      if (Op<T>::kUsesDi) set_address_register(cpu, kRdi, r.di, bits);
+      set_address_register(cpu, kRcx, r.cx, bits);
+    }
+
     static void run(Cpu& cpu, const Insn& i) {
       using O = Op<T>;
       const unsigned bits = i.addr_bits;
@@ -137,14 +149,10 @@ struct StringForm {
         }
       } catch (...) {
         // The element that faulted is not done: commit the ones before it.
-        if (O::kUsesSi) set_address_register(cpu, kRsi, r.si, bits);
-        if (O::kUsesDi) set_address_register(cpu, kRdi, r.di, bits);
-        set_address_register(cpu, kRcx, r.cx, bits);
+        commit(cpu, r, done, bits);
         throw;
       }
-      if (O::kUsesSi) set_address_register(cpu, kRsi, r.si, bits);
-      if (O::kUsesDi) set_address_register(cpu, kRdi, r.di, bits);
-      set_address_register(cpu, kRcx, r.cx, bits);
+      commit(cpu, r, done, bits);
       if (r.cx == 0 || stopped) {
         next(cpu, i);
       } else {
