@@ -62,6 +62,8 @@ int fixed_mtrr_slot(uint32_t index) {
 
 bool is_mc_bank(uint32_t index) { return index >= msr::kMc0Ctl && index < msr::kMc0Ctl + 4 * msr::kMcBanks; }
 
+bool is_amd(const Cpu& cpu) { return guest_model(cpu.model).vendor == "AuthenticAMD"; }
+
 bool has_rdtscp(const Cpu& cpu) { return guest_features(cpu.model).ext1_edx & cpuid::kRdtscp; }
 
 void require(bool condition) {
@@ -109,6 +111,17 @@ uint64_t read_msr(Cpu& cpu, uint32_t index) {
     case msr::kTscAux:
       require(has_rdtscp(cpu));
       return m.tsc_aux;
+    case msr::kAmdSyscfg:
+      // Linux reads it without a fault handler on AMD family >= 0xf
+      // (get_mtrr_state): no fixed-range DRAM modification, no TOM2.
+      require(is_amd(cpu));
+      return 0;
+    case msr::kAmdIntPendingMsg:
+      // Linux reads it without a fault handler on CPUs with AMD erratum
+      // 400 (family 0xf from model 0x41: qemu64 is 0x6b) to see whether
+      // C1E is active. It is not: no C1E, no SMI-based interrupt pending.
+      require(is_amd(cpu));
+      return 0;
     default:
       raise_gp(0);
   }
@@ -134,8 +147,12 @@ void write_msr(Cpu& cpu, uint32_t index, uint64_t value) {
   if (is_mc_bank(index)) {
     unsigned bank = (index - msr::kMc0Ctl) / 4;
     switch ((index - msr::kMc0Ctl) % 4) {
-      case 0:  // only all-zeros or all-ones (SDM vol. 3 §15.3.2.1)
-        require(value == 0 || value == ~0ull);
+      case 0:
+        // Only all-zeros or all-ones (SDM vol. 3 §15.3.2.1), except that
+        // bits 0 and 10 may be clear, as KVM allows: Linux clears bit 10
+        // of MC4_CTL on AMD family 0xf (the GART TBL walk error), and
+        // UnixWare bit 0 of MC1_CTL.
+        require(value == 0 || (value | (1ull << 10) | 1) == ~0ull);
         m.mc_ctl[bank] = value;
         return;
       case 1:  // software may only clear it (§15.3.2.2)
@@ -212,6 +229,11 @@ void write_msr(Cpu& cpu, uint32_t index, uint64_t value) {
       return;
     case msr::kSfmask:
       m.sfmask = value;
+      return;
+    case msr::kAmdSyscfg:         // memory-controller configuration
+    case msr::kAmdIntPendingMsg:  // C1E and SMI message settings
+      // Nothing here to configure: writes are dropped, as QEMU's TCG does.
+      require(is_amd(cpu));
       return;
     case msr::kTscAux:
       require(has_rdtscp(cpu));

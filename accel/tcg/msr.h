@@ -45,6 +45,8 @@ inline constexpr uint32_t kFsBase = 0xc0000100;
 inline constexpr uint32_t kGsBase = 0xc0000101;
 inline constexpr uint32_t kKernelGsBase = 0xc0000102;
 inline constexpr uint32_t kTscAux = 0xc0000103;
+inline constexpr uint32_t kAmdSyscfg = 0xc0010010;        // AMD vendors only
+inline constexpr uint32_t kAmdIntPendingMsg = 0xc0010055;  // AMD vendors only
 
 // Machine-check banks reported in MCG_CAP, as QEMU gives.
 inline constexpr unsigned kMcBanks = 10;

@@ -237,6 +237,11 @@ TEST_CASE("msr: machine-check registers: MCG_CAP read-only, CTLs all-or-nothing,
   CHECK_FALSE(wrmsr(f, msr::kMcgCtl, 0));
   CHECK(read_ok(f, msr::kMcgCtl) == 0);
 
+  // Linux on AMD family 0xf clears bit 10 of MC4_CTL (the GART TBL walk
+  // error): accepted, as under KVM.
+  CHECK_FALSE(wrmsr(f, msr::kMc0Ctl + 16, 0xfffffffffffffbffull));
+  CHECK(read_ok(f, msr::kMc0Ctl + 16) == 0xfffffffffffffbffull);
+
   const uint32_t bank2 = msr::kMc0Ctl + 8;
   CHECK(is_gp0(wrmsr(f, bank2, 0xff)));
   CHECK_FALSE(wrmsr(f, bank2, 0));
@@ -279,5 +284,24 @@ TEST_CASE("msr: TSC_AUX exists only where RDTSCP is advertised", "[tcg][msr]") {
     CHECK(is_gp0(wrmsr(f, msr::kTscAux, 0x5'0000'0003ull)));
     CHECK_FALSE(wrmsr(f, msr::kTscAux, 7));
     CHECK(read_ok(f, msr::kTscAux) == 7);
+  }
+}
+
+TEST_CASE("msr: AMD's SYSCFG and INT_PENDING_MSG read zero on AMD models only", "[tcg][msr]") {
+  // Linux 6.1 reads both with a plain RDMSR on AMD family 0xf (qemu64):
+  // SYSCFG in get_mtrr_state, INT_PENDING_MSG for erratum 400's C1E
+  // check. Without them, "unchecked MSR access error" at boot.
+  CpuFixture f;
+  f.cpu().model = find_cpu_model("qemu64");
+  CpuModel intel = *find_cpu_model("qemu64");
+  intel.vendor = "GenuineIntel";
+  for (uint32_t index : {msr::kAmdSyscfg, msr::kAmdIntPendingMsg}) {
+    INFO(index);
+    f.cpu().model = find_cpu_model("qemu64");
+    CHECK(read_ok(f, index) == 0);
+    CHECK_FALSE(wrmsr(f, index, 1u << 19));
+    CHECK(read_ok(f, index) == 0);
+    f.cpu().model = &intel;
+    CHECK(is_gp0(rdmsr(f, index).exception));
   }
 }
