@@ -226,12 +226,22 @@ CpuSnapshot CpuFixture::execute(unsigned index, const CpuSnapshot& input, RunOpt
     // at rip once more, outside the interpreter loop.
     Insn insn;
     try {
+      // Fetch as Interpreter::find_block/decode_block do: an instruction
+      // fetch (Access::Execute) for the page holding rip, and for the next
+      // one only if the instruction continues there. Segments are flat.
+      const bool user = c.cpl == 3;
       uint8_t bytes[15];
-      unsigned available = static_cast<unsigned>(std::min<uint64_t>(15, kCodeAddress + kCodeSize - c.rip));
-      c.read_slow(c.rip, bytes, available, c.cpl == 3);
-      if (decode(bytes, available, c.code_bits, insn) != DecodeStatus::Ok) {
-        throw Error("cpu fixture: cannot decode the faulting instruction");
+      c.translate(c.rip, Access::Execute, user);
+      unsigned available = static_cast<unsigned>(std::min<uint64_t>(15, kPageSize - (c.rip & 0xfff)));
+      c.read_slow(c.rip, bytes, available, user);
+      DecodeStatus status = decode(bytes, available, c.code_bits, insn);
+      if (status == DecodeStatus::NeedMoreBytes) {
+        const uint64_t next_page = (c.rip & kPageMask) + kPageSize;
+        c.translate(next_page, Access::Execute, user);
+        c.read_slow(next_page, bytes + available, 15 - available, user);
+        status = decode(bytes, 15, c.code_bits, insn);
       }
+      if (status != DecodeStatus::Ok) throw Error("cpu fixture: cannot decode the faulting instruction");
       c.end_block = false;
       insn.exec(c, insn);
     } catch (const GuestFault& fault) {
