@@ -13,13 +13,18 @@ namespace {
 
 uint64_t next_rip(const Cpu& cpu, const Insn& i) { return cpu.rip + i.length; }
 
-void jmp_rel(Cpu& cpu, const Insn& i) { jump(cpu, branch_target(i, next_rip(cpu, i) + i.imm)); }
+void jmp_rel(Cpu& cpu, const Insn& i) {
+  uint64_t target = branch_target(i, next_rip(cpu, i) + i.imm);
+  check_branch_target(cpu, target);
+  jump(cpu, target);
+}
 
 // One handler per condition code, so each evaluates only the flags it needs.
 template <unsigned Cc>
 void jcc_rel(Cpu& cpu, const Insn& i) {
-  uint64_t target = condition(cpu, Cc) ? next_rip(cpu, i) + i.imm : next_rip(cpu, i);
-  jump(cpu, branch_target(i, target));
+  uint64_t target = branch_target(i, condition(cpu, Cc) ? next_rip(cpu, i) + i.imm : next_rip(cpu, i));
+  check_branch_target(cpu, target);
+  jump(cpu, target);
 }
 
 template <unsigned... Cc>
@@ -30,21 +35,28 @@ constexpr std::array<Handler, 16> kJccHandlers = make_jcc_handlers(std::make_int
 
 template <typename T, bool Mem>
 struct JmpE {  // ff /4
-  static void run(Cpu& cpu, const Insn& i) { jump(cpu, read_rm<T, Mem>(cpu, i)); }
+  static void run(Cpu& cpu, const Insn& i) {
+    T target = read_rm<T, Mem>(cpu, i);
+    check_branch_target(cpu, target);
+    jump(cpu, target);
+  }
 };
 
 template <typename T, bool>
 struct CallRel {  // e8
   static void run(Cpu& cpu, const Insn& i) {
     uint64_t ret = next_rip(cpu, i);
+    uint64_t target = branch_target(i, ret + i.imm);
+    check_branch_target(cpu, target);
     push<T>(cpu, static_cast<T>(ret));
-    jump(cpu, branch_target(i, ret + i.imm));
+    jump(cpu, target);
   }
 };
 template <typename T, bool Mem>
 struct CallE {  // ff /2
   static void run(Cpu& cpu, const Insn& i) {
     T target = read_rm<T, Mem>(cpu, i);
+    check_branch_target(cpu, target);
     push<T>(cpu, static_cast<T>(next_rip(cpu, i)));
     jump(cpu, target);
   }
@@ -53,6 +65,7 @@ template <typename T, bool>
 struct Ret {  // c3, c2 (with imm16 to release)
   static void run(Cpu& cpu, const Insn& i) {
     T target = peek<T>(cpu, 0);
+    check_branch_target(cpu, target);
     set_stack_pointer(cpu, cpu.gpr[kRsp] + sizeof(T) + (i.opcode == 0xc2 ? (i.imm & 0xffff) : 0));
     jump(cpu, target);
   }
@@ -68,17 +81,19 @@ void set_count_register(Cpu& cpu, const Insn& i, uint64_t v) {
 
 void loop_family(Cpu& cpu, const Insn& i) {
   bool taken;
+  uint64_t count = 0;
   if (i.opcode == 0xe3) {  // jrcxz
     taken = count_register(cpu, i) == 0;
   } else {
-    uint64_t count = wrap_address(count_register(cpu, i) - 1, i.addr_bits);
-    set_count_register(cpu, i, count);
+    count = wrap_address(count_register(cpu, i) - 1, i.addr_bits);
     taken = count != 0;
     if (i.opcode == 0xe1) taken = taken && cpu.zf();   // loope
     if (i.opcode == 0xe0) taken = taken && !cpu.zf();  // loopne
   }
-  uint64_t target = taken ? next_rip(cpu, i) + i.imm : next_rip(cpu, i);
-  jump(cpu, branch_target(i, target));
+  uint64_t target = branch_target(i, taken ? next_rip(cpu, i) + i.imm : next_rip(cpu, i));
+  check_branch_target(cpu, target);  // before rCX changes
+  if (i.opcode != 0xe3) set_count_register(cpu, i, count);
+  jump(cpu, target);
 }
 
 template <typename T, bool Mem>

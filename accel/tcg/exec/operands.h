@@ -159,6 +159,19 @@ inline void jump(Cpu& cpu, uint64_t target) {
   cpu.end_block = true;
 }
 
+// A near branch may only go where code can run: in 64-bit mode to a
+// canonical address, elsewhere within CS's limit. Otherwise the branch
+// itself raises #GP(0), before it changes anything (SDM vol. 2 "JMP",
+// "CALL", "RET", "Jcc", "LOOP": #GP(0) for a non-canonical target or one
+// outside the CS limit), so handlers check before pushing or popping.
+inline void check_branch_target(const Cpu& cpu, uint64_t target) {
+  if (cpu.code_bits == 64) {
+    if (static_cast<uint64_t>(static_cast<int64_t>(target << 16) >> 16) != target) raise_gp(0);
+  } else if (target > cpu.seg[kCs].limit) {
+    raise_gp(0);
+  }
+}
+
 // The next instruction's address, wrapped to the operand size of a near
 // branch (16-bit branches wrap within the segment).
 inline uint64_t branch_target(const Insn& i, uint64_t target) {
