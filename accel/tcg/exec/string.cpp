@@ -7,6 +7,16 @@
 // rip on itself and ends the block, so interrupts are taken between slices
 // and the instruction resumes where it stopped, as on hardware. A fault
 // mid-way leaves rSI/rDI/rCX describing the elements done so far.
+//
+// Forward REP MOVS and REP STOS on RAM (the guest's memcpy and memset) go
+// a page at a time: every element of a run that stays inside one source
+// page and one destination page is done with one memmove or fill on host
+// memory, which gives what the element-by-element definition gives except
+// when the destination starts inside the source ahead of it, which keeps
+// the element loop.
+#include <algorithm>
+#include <cstring>
+
 #include "accel/tcg/exec/families.h"
 #include "accel/tcg/exec/operands.h"
 #include "hw/core/io_bus.h"
@@ -34,29 +44,112 @@ int64_t step(const Cpu& cpu) {
   return cpu.df() ? -static_cast<int64_t>(sizeof(T)) : static_cast<int64_t>(sizeof(T));
 }
 
+// The host address of guest-linear `lin` for reading, or nullptr when it
+// is not RAM (MMIO, the local APIC): the test read_linear's fast path
+// makes, after a translation that raises #PF and fills the TLB entry.
+const uint8_t* host_pointer_for_read(Cpu& cpu, uint64_t lin) {
+  const bool user = cpu.cpl == 3;
+  const TlbEntry& e = cpu.tlb[user][(lin >> 12) % kTlbEntries];
+  if (e.read_tag != (lin & kPageMask)) {
+    cpu.translate(lin, Access::Read, user);
+    if (e.read_tag != (lin & kPageMask)) return nullptr;
+  }
+  return reinterpret_cast<const uint8_t*>(lin + e.host_minus_linear);
+}
+
+// How many whole T elements from `offset` fit before the end of its page
+// and before the offset wraps at the address size, at most `limit`.
+template <typename T>
+uint64_t elements_in_page(uint64_t lin, uint64_t offset, unsigned bits, uint64_t limit) {
+  uint64_t room = kPageSize - (lin & 0xfff);
+  if (bits < 64) room = std::min<uint64_t>(room, (1ull << bits) - offset);
+  return std::min<uint64_t>(limit, room / sizeof(T));
+}
+
+// Whether the whole run [offset, offset + bytes) passes the segment checks;
+// when it does not, the element loop finds the element that faults.
+bool run_fits_segment(Cpu& cpu, unsigned segment, uint64_t offset, unsigned bytes, Access access) {
+  if (cpu.code_bits == 64) return true;  // no limits; the first element was canonical
+  try {
+    cpu.linear(segment, offset, bytes, access);
+    return true;
+  } catch (const GuestFault&) {
+    return false;
+  }
+}
+
 // What each instruction does for one element; returns false when a
-// REPE/REPNE condition stops the repetition after this element.
+// REPE/REPNE condition stops the repetition after this element. Movs and
+// Stos also have bulk(): up to `limit` forward elements on RAM at once,
+// returning how many it did (0 when the element loop must take the next
+// one: not RAM, straddling a page, overlapping ahead).
+
 template <typename T>
 struct Movs {
-  static constexpr bool kUsesSi = true, kUsesDi = true, kCompares = false;
+  static constexpr bool kUsesSi = true, kUsesDi = true, kCompares = false, kBulk = true;
   static void once(Cpu& cpu, const Insn& i, StringRegs& r) {
     T v = cpu.read<T>(i.seg, r.si);
     cpu.write<T>(kEs, r.di, v);
   }
+  static uint64_t bulk(Cpu& cpu, const Insn& i, const StringRegs& r, uint64_t limit) {
+    // The source first, as the element loop reads before it writes; the
+    // whole run is checked against the segments before anything moves.
+    const uint64_t src_lin = cpu.linear(i.seg, r.si, sizeof(T), Access::Read);
+    const uint64_t dst_lin = cpu.linear(kEs, r.di, sizeof(T), Access::Write);
+    uint64_t n = elements_in_page<T>(src_lin, r.si, i.addr_bits, limit);
+    n = elements_in_page<T>(dst_lin, r.di, i.addr_bits, n);
+    if (n == 0) return 0;
+    const unsigned bytes = static_cast<unsigned>(n * sizeof(T));
+    // A destination inside the source and ahead of it repeats what was
+    // just copied, element by element: memmove would not. Checked on the
+    // linear addresses first, which is cheap, and on the host addresses
+    // below, which also sees two mappings of one page.
+    if (dst_lin > src_lin && dst_lin < src_lin + bytes) return 0;
+    if (!run_fits_segment(cpu, i.seg, r.si, bytes, Access::Read)) return 0;
+    if (!run_fits_segment(cpu, kEs, r.di, bytes, Access::Write)) return 0;
+    const uint8_t* src = host_pointer_for_read(cpu, src_lin);
+    if (src == nullptr) return 0;
+    auto* dst = static_cast<uint8_t*>(cpu.host_pointer_for_write(dst_lin, bytes));
+    if (dst == nullptr) return 0;
+    if (dst > src && dst < src + bytes) return 0;
+    std::memmove(dst, src, bytes);
+    return n;
+  }
 };
 template <typename T>
 struct Stos {
-  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = false;
+  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = false, kBulk = true;
   static void once(Cpu& cpu, const Insn&, StringRegs& r) { cpu.write<T>(kEs, r.di, cpu.get<T>(kRax)); }
+  static uint64_t bulk(Cpu& cpu, const Insn& i, const StringRegs& r, uint64_t limit) {
+    const uint64_t dst_lin = cpu.linear(kEs, r.di, sizeof(T), Access::Write);
+    const uint64_t n = elements_in_page<T>(dst_lin, r.di, i.addr_bits, limit);
+    if (n == 0) return 0;
+    const unsigned bytes = static_cast<unsigned>(n * sizeof(T));
+    if (!run_fits_segment(cpu, kEs, r.di, bytes, Access::Write)) return 0;
+    auto* dst = static_cast<uint8_t*>(cpu.host_pointer_for_write(dst_lin, bytes));
+    if (dst == nullptr) return 0;
+    const T v = cpu.get<T>(kRax);
+    if constexpr (sizeof(T) == 1) {
+      std::memset(dst, v, n);
+    } else {
+      // The first element, then the filled part copied onto what follows,
+      // doubling each time.
+      std::memcpy(dst, &v, sizeof(T));
+      for (unsigned filled = sizeof(T); filled < bytes; filled *= 2) {
+        std::memcpy(dst + filled, dst, std::min(filled, bytes - filled));
+      }
+    }
+    return n;
+  }
 };
 template <typename T>
 struct Lods {
-  static constexpr bool kUsesSi = true, kUsesDi = false, kCompares = false;
+  static constexpr bool kUsesSi = true, kUsesDi = false, kCompares = false, kBulk = false;
   static void once(Cpu& cpu, const Insn& i, StringRegs& r) { cpu.set<T>(kRax, cpu.read<T>(i.seg, r.si)); }
 };
 template <typename T>
 struct Cmps {
-  static constexpr bool kUsesSi = true, kUsesDi = true, kCompares = true;
+  static constexpr bool kUsesSi = true, kUsesDi = true, kCompares = true, kBulk = false;
   static void once(Cpu& cpu, const Insn& i, StringRegs& r) {
     // DS:rSI minus ES:rDI (the reverse of the Intel operand order). ES:rDI
     // is read first: when both reads fault, the host reports that one.
@@ -67,7 +160,7 @@ struct Cmps {
 };
 template <typename T>
 struct Scas {
-  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = true;
+  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = true, kBulk = false;
   static void once(Cpu& cpu, const Insn&, StringRegs& r) {
     T a = cpu.get<T>(kRax);
     T b = cpu.read<T>(kEs, r.di);
@@ -78,7 +171,7 @@ struct Scas {
 // SDM vol. 1 §19.5: the port must be allowed at this CPL (io.cpp).
 template <typename T>
 struct Ins {
-  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = false;
+  static constexpr bool kUsesSi = false, kUsesDi = true, kCompares = false, kBulk = false;
   static void once(Cpu& cpu, const Insn&, StringRegs& r) {
     uint16_t port = static_cast<uint16_t>(cpu.gpr[kRdx]);
     check_io_permission(cpu, port, sizeof(T));
@@ -90,7 +183,7 @@ struct Ins {
 };
 template <typename T>
 struct Outs {
-  static constexpr bool kUsesSi = true, kUsesDi = false, kCompares = false;
+  static constexpr bool kUsesSi = true, kUsesDi = false, kCompares = false, kBulk = false;
   static void once(Cpu& cpu, const Insn& i, StringRegs& r) {
     uint16_t port = static_cast<uint16_t>(cpu.gpr[kRdx]);
     check_io_permission(cpu, port, sizeof(T));
@@ -134,8 +227,28 @@ struct StringForm {
       const bool while_equal = i.prefix & kPrefixRep;
       uint64_t done = 0;
       bool stopped = false;
+      // Page-sized runs only forward, and not for a copy whose destination
+      // starts ahead inside the source: there every run would be refused.
+      bool bulk = O::kBulk && delta > 0;
+      if (O::kBulk && O::kUsesSi) {
+        const uint64_t ahead = wrap_address(r.di - r.si, bits);
+        if (ahead != 0 && ahead / sizeof(T) < r.cx) bulk = false;
+      }
       try {
         while (r.cx != 0 && done < kSliceIterations) {
+          if constexpr (O::kBulk) {
+            if (bulk) {
+              const uint64_t n = O::bulk(cpu, i, r, std::min<uint64_t>(r.cx, kSliceIterations - done));
+              if (n != 0) {
+                if (O::kUsesSi) r.si = wrap_address(r.si + n * sizeof(T), bits);
+                r.di = wrap_address(r.di + n * sizeof(T), bits);
+                r.cx -= n;
+                done += n;
+                if (cpu.end_block) break;  // it wrote to code
+                continue;
+              }
+            }
+          }
           O::once(cpu, i, r);
           if (O::kUsesSi) r.si = wrap_address(r.si + delta, bits);
           if (O::kUsesDi) r.di = wrap_address(r.di + delta, bits);
