@@ -17,7 +17,10 @@ namespace vireo::tcg::test {
 
 // The fixed layout shared by host and guest. Below 2 GiB so that 32-bit
 // code and absolute disp32 addressing reach it; everything around these
-// ranges is unmapped on both sides, so a stray access faults on both.
+// ranges is unmapped on both sides, so a stray access faults on both. The
+// upper half is different: the host kernel's pages are present there, so
+// a #PF on them has P set, where the fixture has nothing mapped.
+// Non-canonical addresses raise #GP on both.
 inline constexpr uint64_t kCodeAddress = 0x1001'0000;  // instruction bytes under test
 inline constexpr uint64_t kCodeSize = 0x1000;
 inline constexpr uint64_t kDataAddress = 0x1002'0000;  // the memory window

@@ -31,12 +31,12 @@ void add_sse41_float_rows(std::vector<OpcodeRow>& table);   // sse41_float.cpp: 
 void add_sse42_string_rows(std::vector<OpcodeRow>& table);  // sse42_string.cpp: pcmpestri/m, pcmpistri/m
 void add_x87_arith_rows(std::vector<OpcodeRow>& table);  // x87_arith.cpp: x87 loads/stores, arithmetic, compares, transcendentals
 void add_x87_state_rows(std::vector<OpcodeRow>& table);  // x87_state.cpp: fninit, fldcw, fnstenv/fldenv, fnsave/frstor, fxsave/fxrstor, fwait
+void add_cpuid_msr_rows(std::vector<OpcodeRow>& table);     // cpuid_msr.cpp: cpuid, rdmsr, wrmsr, rdtsc, rdtscp, pause
+void add_fast_syscall_rows(std::vector<OpcodeRow>& table);  // fast_syscall.cpp: syscall, sysret, sysenter, sysexit, swapgs
 void add_sse_move_rows(std::vector<OpcodeRow>& table);   // sse_move.cpp: SSE/SSE2 moves, movmsk, ldmxcsr/stmxcsr, fences, clflush, prefetch
 void add_sse_float_rows(std::vector<OpcodeRow>& table);  // sse_float.cpp: SSE/SSE2 float arithmetic, compares, conversions
 void add_sse_int_rows(std::vector<OpcodeRow>& table);    // sse_int.cpp: MMX/SSE2 integer SIMD, shuffles, packs, logic
 void add_mmx_rows(std::vector<OpcodeRow>& table);        // mmx.cpp: emms, movd/movq with MMX registers, movq2dq
-void add_cpuid_msr_rows(std::vector<OpcodeRow>& table);     // cpuid_msr.cpp: cpuid, rdmsr, wrmsr, rdtsc, rdtscp, pause
-void add_fast_syscall_rows(std::vector<OpcodeRow>& table);  // fast_syscall.cpp: syscall, sysret, sysenter, sysexit, swapgs
 
 inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_alu_rows(table);
@@ -59,12 +59,12 @@ inline void add_all_rows(std::vector<OpcodeRow>& table) {
   add_sse42_string_rows(table);
   add_x87_arith_rows(table);
   add_x87_state_rows(table);
+  add_cpuid_msr_rows(table);
+  add_fast_syscall_rows(table);
   add_sse_move_rows(table);
   add_sse_float_rows(table);
   add_sse_int_rows(table);
   add_mmx_rows(table);
-  add_cpuid_msr_rows(table);
-  add_fast_syscall_rows(table);
 }
 
 // Evaluates condition code `cc` (the low nibble of Jcc/SETcc/CMOVcc,
