@@ -1,0 +1,68 @@
+// What a disk device (virtio-blk, later IDE/AHCI) sees of its image: a
+// byte-addressed, fixed-size store with flush, discard and write-zeroes.
+// The format (raw, qcow2, a backing chain) and the host file behind it are
+// hidden here; the device never parses an image.
+//
+// Calls are synchronous and may block on host I/O, so devices call them
+// from an I/O thread, never from a vCPU thread. Implementations are not
+// required to be thread-safe: one I/O thread per backend.
+//
+// Errors: a host I/O failure or a corrupt image throws BlockError, whose
+// message names the image; the device turns it into an I/O error status
+// for the guest and the VM keeps running.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "util/error.h"
+
+namespace vireo {
+
+class BlockError : public Error {
+ public:
+  using Error::Error;
+};
+
+class BlockBackend {
+ public:
+  virtual ~BlockBackend() = default;
+
+  // The guest-visible size; fixed while the backend is open.
+  virtual uint64_t size_bytes() const = 0;
+  virtual bool read_only() const = 0;
+
+  // [offset, offset + data.size()) must lie inside size_bytes(); callers
+  // check guest requests before they get here (a BlockError otherwise).
+  virtual void read(uint64_t offset, std::span<uint8_t> data) = 0;
+  virtual void write(uint64_t offset, std::span<const uint8_t> data) = 0;
+  virtual void flush() = 0;
+  // The range may read back as anything afterwards (it usually reads as
+  // zeroes); a backend that cannot discard does nothing.
+  virtual void discard(uint64_t offset, uint64_t length) = 0;
+  // The range reads back as zeroes afterwards.
+  virtual void write_zeroes(uint64_t offset, uint64_t length) = 0;
+};
+
+// How -drive's cache= maps onto the host (QEMU's table in qemu-options.hx):
+//   writeback: host page cache, guest flushes reach the disk.
+//   none:      O_DIRECT, guest flushes reach the disk.
+//   writethrough: host page cache, every write is flushed.
+//   directsync:   O_DIRECT, every write is flushed.
+//   unsafe:    host page cache, guest flushes are ignored.
+enum class CacheMode { Writeback, None, Writethrough, Directsync, Unsafe };
+
+struct BlockOpenOptions {
+  std::string path;
+  std::string format;  // "raw", "qcow2", or empty to probe
+  bool read_only = false;
+  CacheMode cache = CacheMode::Writeback;
+};
+
+// Opens an image for a device. Throws BlockError naming the file and the
+// reason (missing, wrong format, locked by another process, corrupt).
+std::unique_ptr<BlockBackend> open_block_backend(const BlockOpenOptions& options);
+
+}  // namespace vireo
