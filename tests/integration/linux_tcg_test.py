@@ -157,9 +157,13 @@ def check_shell(results, vireo, kit):
         return False
 
     try:
-        prompt = wait_for(r"^VIREO-BOOT", BOOT_TIMEOUT_S) and wait_for(r"[#$] $", 120)
+        # busybox's line editor asks the terminal where the cursor is
+        # (ESC [ 6 n) right after the prompt; a terminal answers ESC [ row;col R.
+        prompt = wait_for(r"^VIREO-BOOT", BOOT_TIMEOUT_S) and wait_for(r"[#$] (\x1b\[6n)?$", 120)
         results.check(prompt, "shell: a prompt appears", output.decode("utf-8", "replace")[-2000:])
         if prompt:
+            if output.endswith(b"\x1b[6n"):
+                os.write(controller, b"\x1b[24;10R")
             os.write(controller, b"echo $((6*7))\r")
             results.check(wait_for(r"^42$", 60), "shell: `echo $((6*7))` answers 42",
                           output.decode("utf-8", "replace")[-2000:])
