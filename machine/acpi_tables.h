@@ -1,6 +1,7 @@
 // The ACPI tables a directly booted kernel finds (ACPI 6.4 ch. 5): RSDP,
 // RSDT/XSDT, FADT with FACS and a DSDT holding \_S5, and a MADT listing the
-// local APICs, the IOAPIC and QEMU's pc interrupt overrides. With -bios the
+// local APICs, the IOAPIC and QEMU's pc interrupt overrides, and an HPET
+// table. With -bios the
 // firmware builds its own; this is for -kernel, as Firecracker and
 // cloud-hypervisor do.
 #pragma once
@@ -16,6 +17,10 @@ struct AcpiConfig {
   uint8_t sci_irq = 9;
   uint64_t ioapic_address = 0xfec00000;
   uint64_t local_apic_address = 0xfee00000;
+  // The HPET's MMIO block and the low half of its GCAP_ID; no HPET table
+  // when the address is 0.
+  uint64_t hpet_address = 0;
+  uint32_t hpet_block_id = 0;
 };
 
 struct AcpiLayout {

@@ -15,6 +15,7 @@
 #include "hw/misc/system_control_port.h"
 #include "hw/misc/system_control_port_b.h"
 #include "hw/rtc/mc146818.h"
+#include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
@@ -99,6 +100,13 @@ IrqLine PcMachine::irq_line(unsigned gsi) {
   return IrqLine([this, gsi](bool level) { set_irq(gsi, level); });
 }
 
+IrqLine PcMachine::legacy_timer_irq_line(unsigned gsi) {
+  return IrqLine([this, gsi](bool level) {
+    if (hpet_ != nullptr && hpet_->legacy_replacement()) return;
+    set_irq(gsi, level);
+  });
+}
+
 void PcMachine::set_irq(unsigned gsi, bool level) {
   {
     std::shared_lock lock(accelerator_mutex_);
@@ -117,6 +125,7 @@ void PcMachine::set_irq(unsigned gsi, bool level) {
 
 void PcMachine::create_devices() {
   create_serial_ports();
+  create_hpet();
   create_rtc();
 
   auto i8042 = std::make_unique<I8042>(control_);
@@ -230,11 +239,21 @@ void PcMachine::create_rtc() {
   // (KVM's in-kernel irqchip has no RTC); IRQ 8 goes through set_irq().
   timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
-  auto rtc = std::make_unique<Mc146818>(timers_, irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
+  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
   rtc_ = rtc.get();
   pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");
   devices_.push_back(std::move(rtc));
+}
+
+void PcMachine::create_hpet() {
+  // As on QEMU's pc, under either accelerator. (Under kvm the in-kernel PIT
+  // keeps its IRQ 0 in legacy replacement mode; Linux stops the PIT before
+  // it switches to the HPET, so nothing ticks twice.)
+  auto hpet = std::make_unique<Hpet>(timers_, [this](unsigned gsi, bool level) { set_irq(gsi, level); });
+  hpet_ = hpet.get();
+  mmio_.add(Hpet::kBaseAddress, Hpet::kMmioSize, hpet.get(), "hpet");
+  devices_.push_back(std::move(hpet));
 }
 
 void PcMachine::create_software_irqchip() {
@@ -271,7 +290,7 @@ void PcMachine::create_software_irqchip() {
 
   // The PIT on IRQ 0, and port 0x61 with its counter 2. (KVM has both in
   // the kernel: KVM_CREATE_PIT2 with the dummy speaker port.)
-  auto pit = std::make_unique<I8254>(timers_, irq_line(0));
+  auto pit = std::make_unique<I8254>(timers_, legacy_timer_irq_line(0));
   pit_ = pit.get();
   pio_.add(0x40, I8254::kRegisterCount, pit.get(), "pit");
   auto port61 = std::make_unique<SystemControlPortB>(timers_, *pit);
@@ -291,7 +310,10 @@ void PcMachine::load_boot_images() {
     boot_cpu_state_ = load_linux(memory_, linux_image_, layout_.e820(), layout_.below_4g);
     // Without firmware to build them, the machine provides the ACPI tables
     // in the reserved BIOS area where the kernel looks for them.
-    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress, {.cpu_count = config_.smp.cpus});
+    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
+                                                  {.cpu_count = config_.smp.cpus,
+                                                   .hpet_address = Hpet::kBaseAddress,
+                                                   .hpet_block_id = Hpet::capabilities_low()});
     if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
       throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
     }
@@ -313,6 +335,7 @@ void PcMachine::reset_devices() {
   i8042_->reset();
   port92_->reset();
   rtc_->reset();
+  hpet_->reset();
   if (pic_ != nullptr) {
     pic_->reset();
     ioapic_->reset();

@@ -43,6 +43,7 @@ class LocalApic;
 class ApicBus;
 class I8254;
 class Mc146818;
+class Hpet;
 
 class PcMachine {
  public:
@@ -81,6 +82,10 @@ class PcMachine {
   void stop_vcpus();
   void vcpu_thread(Vcpu& vcpu);
   IrqLine irq_line(unsigned gsi);
+  // IRQ 0 (PIT) and IRQ 8 (RTC): disconnected while the HPET is in legacy
+  // replacement mode and drives those lines itself.
+  IrqLine legacy_timer_irq_line(unsigned gsi);
+  void create_hpet();
   void set_irq(unsigned gsi, bool level);
 
   VmConfig config_;
@@ -123,6 +128,7 @@ class PcMachine {
   Ioapic* ioapic_ = nullptr;
   std::vector<LocalApic*> local_apics_;
   I8254* pit_ = nullptr;
+  Hpet* hpet_ = nullptr;
   SystemControlPortB* port61_ = nullptr;
 };
 
