@@ -321,8 +321,13 @@ RunResult Interpreter::run() {
       cpu_.check_code_epoch();
       Block* block = find_block();
       for (unsigned n = 0; n < 4096; ++n) {
+        // An interrupt that arrived while IF was clear (or during an
+        // interrupt shadow) posted its event then; once STI, POPF or IRET
+        // lets it through, the outer loop must look again.
+        const bool interrupts_were_held = !(cpu_.rflags & kIf) || cpu_.interrupt_shadow;
         execute(*block);
         if (cpu_.halted || cpu_.events.load(std::memory_order_relaxed) != 0) [[unlikely]] break;
+        if (interrupts_were_held && (cpu_.rflags & kIf)) [[unlikely]] break;
         cpu_.check_code_epoch();
         block = next_block(*block);
       }
