@@ -396,7 +396,10 @@ void Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8_t> clus
   // single host cluster, whose refcount counts the compressed clusters in it.
   uint64_t host;
   uint64_t tail = compressed_next_byte_;
-  if (tail != 0 && tail % cluster_size_ != 0 && tail % cluster_size_ + packed_bytes <= cluster_size_) {
+  // A narrow refcount (1 to 4 bits) may not count another user: then the
+  // next compressed cluster starts a new host cluster.
+  if (tail != 0 && tail % cluster_size_ != 0 && tail % cluster_size_ + packed_bytes <= cluster_size_ &&
+      get_refcount(tail / cluster_size_) < max_refcount()) {
     update_refcounts(tail / cluster_size_, 1, +1);
     host = tail;
   } else {

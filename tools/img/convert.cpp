@@ -1,0 +1,169 @@
+// vireo-img convert: copies the guest-visible bytes of one image into a new
+// one of the same or another format, skipping zeroes (the new image reads
+// them as zeroes already), optionally compressing qcow2 clusters.
+#include <algorithm>
+#include <cstdio>
+
+#include "block/host_file.h"
+#include "system/keyval.h"
+#include "tools/img/img.h"
+
+namespace vireo::img {
+
+namespace {
+
+constexpr uint64_t kChunkBytes = 2u << 20;
+
+// True when [offset, offset+length) certainly reads as zeroes, known from
+// metadata alone (no data read).
+bool known_zero(BlockBackend* image, uint64_t offset, uint64_t length) {
+  Qcow2Image* qcow2 = as_qcow2(image);
+  if (!qcow2) return false;
+  const uint64_t cluster = qcow2->cluster_size();
+  for (uint64_t at = offset - offset % cluster; at < offset + length; at += cluster) {
+    auto [kind, host] = qcow2->cluster_status(at);
+    if (kind == Qcow2ClusterKind::Zero) continue;
+    if (kind != Qcow2ClusterKind::Unallocated) return false;
+    BlockBackend* backing = qcow2->backing();
+    if (!backing || at >= backing->size_bytes()) continue;
+    uint64_t from = std::max(at, offset);
+    uint64_t to = std::min({at + cluster, offset + length, backing->size_bytes()});
+    if (!known_zero(backing, from, to - from)) return false;
+  }
+  return true;
+}
+
+bool all_zero(std::span<const uint8_t> data) {
+  return std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 0; });
+}
+
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) { print(0); }
+  void update(uint64_t done, uint64_t total) {
+    double percent = total ? static_cast<double>(done) * 100.0 / static_cast<double>(total) : 100.0;
+    if (percent - last_ >= 1.0) print(percent);
+  }
+  void finish() {
+    if (!enabled_) return;
+    print(100.0);
+    std::printf("\n");
+  }
+
+ private:
+  void print(double percent) {
+    last_ = percent;
+    if (!enabled_) return;
+    std::printf("    (%3.2f/100%%)\r", percent);
+    std::fflush(stdout);
+  }
+  bool enabled_;
+  double last_ = 0;
+};
+
+}  // namespace
+
+int cmd_convert(const Args& args) {
+  ParsedArgs parsed = parse_args(args, "hf:O:B:Cco:l:S:pt:T:qnm:WrU",
+                                 {"help", "object=", "image-opts", "target-image-opts", "force-share", "salvage"});
+  std::string source_format;
+  std::string output_format = "raw";
+  std::string options_text;
+  bool compress = false;
+  bool progress = false;
+  for (const Option& option : parsed.options) {
+    if (option.name == "f") source_format = option.value;
+    if (option.name == "O") output_format = option.value;
+    if (option.name == "c") compress = true;
+    if (option.name == "p") progress = true;
+    if (option.name == "o") options_text += (options_text.empty() ? "" : ",") + option.value;
+    if (option.name == "B" || option.name == "n" || option.name == "l") {
+      throw ImgError("convert -" + option.name + " is not supported by vireo-img");
+    }
+  }
+  if (parsed.positional.size() != 2) throw ImgError("Expecting one source and one destination file name");
+  const std::string& source_path = parsed.positional[0];
+  const std::string& target_path = parsed.positional[1];
+  if (output_format != "raw" && output_format != "qcow2") throw ImgError("Unknown file format '" + output_format + "'");
+  if (compress && output_format != "qcow2") throw ImgError("Compression not supported for this file format");
+
+  std::unique_ptr<BlockBackend> source;
+  try {
+    source = open_image(source_path, source_format, true);
+  } catch (const BlockError& error) {
+    throw ImgError(error.what());
+  }
+  const uint64_t size = source->size_bytes();
+
+  Qcow2CreateOptions qcow2;
+  qcow2.size_bytes = size;
+  for (auto& [key, value] : parse_create_options(options_text)) {
+    if (output_format != "qcow2") throw ImgError(target_path + ": Invalid parameter '" + key + "'");
+    if (key == "cluster_size") {
+      qcow2.cluster_size = parse_size(value, 1, key);
+    } else if (key == "compat") {
+      qcow2.version = value == "0.10" || value == "v2" ? 2 : 3;
+    } else if (key == "lazy_refcounts") {
+      qcow2.lazy_refcounts = parse_bool(value, key);
+    } else if (key == "refcount_bits") {
+      qcow2.refcount_bits = static_cast<uint32_t>(parse_uint(value, key));
+    } else {
+      throw ImgError(target_path + ": Invalid parameter '" + key + "'");
+    }
+  }
+
+  std::unique_ptr<BlockBackend> target;
+  try {
+    if (output_format == "raw") {
+      HostFile::create(target_path).truncate(size);
+    } else {
+      create_qcow2(target_path, qcow2);
+    }
+    BlockOpenOptions options;
+    options.path = target_path;
+    options.format = output_format;
+    options.cache = CacheMode::Unsafe;  // one flush at the end, as qemu-img convert
+    target = open_block_backend(options);
+  } catch (const BlockError& error) {
+    throw ImgError(target_path + ": " + error.what());
+  }
+
+  Progress bar(progress);
+  Qcow2Image* target_qcow2 = as_qcow2(target.get());
+  const uint64_t step = compress ? target_qcow2->cluster_size() : kChunkBytes;
+  std::vector<uint8_t> buffer(step);
+  try {
+    for (uint64_t offset = 0; offset < size; offset += step) {
+      uint64_t length = std::min(step, size - offset);
+      bar.update(offset, size);
+      if (known_zero(source.get(), offset, length)) continue;
+      std::span<uint8_t> data(buffer.data(), length);
+      source->read(offset, data);
+      if (compress) {
+        if (!all_zero(data)) target_qcow2->write_compressed(offset, data);
+        continue;
+      }
+      // Write only the non-zero clusters-worth (64 KiB) pieces: the new
+      // image is sparse where the source is zero.
+      constexpr uint64_t kPiece = 64 << 10;
+      for (uint64_t at = 0; at < length;) {
+        uint64_t end = at;
+        while (end < length && !all_zero(data.subspan(end, std::min(kPiece, length - end)))) end += std::min(kPiece, length - end);
+        if (end > at) {
+          target->write(offset + at, data.subspan(at, end - at));
+          at = end;
+        } else {
+          at += std::min(kPiece, length - at);
+        }
+      }
+    }
+    // CacheMode::Unsafe skips flush(); the copy still reaches the disk.
+    HostFile(target_path, false, false).flush();
+  } catch (const BlockError& error) {
+    throw ImgError("error while converting: " + std::string(error.what()));
+  }
+  bar.finish();
+  return 0;
+}
+
+}  // namespace vireo::img
