@@ -185,28 +185,9 @@ Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
     repair = Qcow2Repair::None;
   }
 
-  // Compare. Clusters described by refcount blocks beyond the end of the
-  // file count too (a refcount there without a user is a leak).
-  uint64_t last_cluster = std::max<uint64_t>(file_clusters, refcount_table_.size() * refcount_block_entries());
-  // Blocks a repair adds go past the end; they count themselves correctly
-  // and must not be taken for leaks of this pass.
-  if (repair != Qcow2Repair::None) last_cluster = std::max(file_clusters, host_end_cluster_);
-  // Never past what the blocks that exist can describe.
-  for (uint64_t cluster = 0; cluster < last_cluster; ++cluster) {
-    uint64_t table_index = cluster / refcount_block_entries();
-    if (cluster >= file_clusters && cluster % refcount_block_entries() == 0) {
-      // Past the end of the file only blocks with some refcount matter.
-      uint64_t block = table_index < refcount_table_.size() ? refcount_table_[table_index] & ~uint64_t{511} : 0;
-      bool empty = block == 0 || block % cluster_size_ != 0;
-      if (!empty) {
-        const std::vector<uint8_t>& bytes = *load_refcount_block(block);
-        empty = std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
-      }
-      if (empty) {
-        cluster += refcount_block_entries() - 1;
-        continue;
-      }
-    }
+  // Compare, for the clusters inside the file as qemu-img does (a refcount
+  // past the end of the file is not looked at).
+  for (uint64_t cluster = 0; cluster < file_clusters; ++cluster) {
     uint64_t stored;
     try {
       stored = get_refcount(cluster);
@@ -215,8 +196,9 @@ Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
       result.messages.push_back(format("ERROR cluster %" PRIu64 ": %s", cluster, error.what()));
       continue;
     }
-    uint64_t counted = cluster < file_clusters ? references[cluster] : 0;
-    if (counted != 0) result.image_end_offset = (cluster + 1) * cluster_size_;
+    uint64_t counted = references[cluster];
+    // The end counts leaked clusters too (as qemu-img's "Image end offset").
+    if (counted != 0 || stored != 0) result.image_end_offset = (cluster + 1) * cluster_size_;
     if (stored == counted) continue;
     bool leak = stored > counted;
     result.messages.push_back(format("%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%" PRIu64,

@@ -37,6 +37,36 @@ bool all_zero(std::span<const uint8_t> data) {
   return std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 0; });
 }
 
+// convert -B: the new image has the backing file, so only the 4 KiB pieces
+// where the source differs from what the target reads already are written
+// (pieces smaller than a cluster exercise copy-on-write from the backing).
+void write_differences(BlockBackend& target, uint64_t offset, std::span<const uint8_t> data,
+                       std::vector<uint8_t>& scratch) {
+  constexpr uint64_t kPiece = 4096;
+  std::span<uint8_t> current(scratch.data(), data.size());
+  target.read(offset, current);
+  for (uint64_t at = 0; at < data.size();) {
+    uint64_t length = std::min<uint64_t>(kPiece, data.size() - at);
+    if (std::equal(data.begin() + at, data.begin() + at + length, current.begin() + at)) {
+      at += length;
+      continue;
+    }
+    uint64_t end = at + length;
+    while (end < data.size()) {
+      uint64_t next = std::min<uint64_t>(kPiece, data.size() - end);
+      if (std::equal(data.begin() + end, data.begin() + end + next, current.begin() + end)) break;
+      end += next;
+    }
+    std::span<const uint8_t> piece = data.subspan(at, end - at);
+    if (all_zero(piece)) {
+      target.write_zeroes(offset + at, piece.size());
+    } else {
+      target.write(offset + at, piece);
+    }
+    at = end;
+  }
+}
+
 class Progress {
  public:
   explicit Progress(bool enabled) : enabled_(enabled) { print(0); }
@@ -64,20 +94,24 @@ class Progress {
 }  // namespace
 
 int cmd_convert(const Args& args) {
-  ParsedArgs parsed = parse_args(args, "hf:O:B:Cco:l:S:pt:T:qnm:WrU",
+  ParsedArgs parsed = parse_args(args, "hf:O:B:F:Cco:l:S:pt:T:qnm:WrU",
                                  {"help", "object=", "image-opts", "target-image-opts", "force-share", "salvage"});
   std::string source_format;
   std::string output_format = "raw";
   std::string options_text;
   bool compress = false;
   bool progress = false;
+  std::string backing_file;
+  std::string backing_format;
   for (const Option& option : parsed.options) {
     if (option.name == "f") source_format = option.value;
     if (option.name == "O") output_format = option.value;
     if (option.name == "c") compress = true;
     if (option.name == "p") progress = true;
     if (option.name == "o") options_text += (options_text.empty() ? "" : ",") + option.value;
-    if (option.name == "B" || option.name == "n" || option.name == "l") {
+    if (option.name == "B") backing_file = option.value;
+    if (option.name == "F") backing_format = option.value;
+    if (option.name == "n" || option.name == "l") {
       throw ImgError("convert -" + option.name + " is not supported by vireo-img");
     }
   }
@@ -95,8 +129,14 @@ int cmd_convert(const Args& args) {
   }
   const uint64_t size = source->size_bytes();
 
+  if (!backing_file.empty() && (output_format != "qcow2" || compress)) {
+    throw ImgError("-B is only supported for uncompressed qcow2 output");
+  }
+  if (!backing_file.empty() && backing_format.empty()) throw ImgError(target_path + ": Backing file specified without backing format");
   Qcow2CreateOptions qcow2;
   qcow2.size_bytes = size;
+  qcow2.backing_file = backing_file;
+  qcow2.backing_format = backing_format;
   for (auto& [key, value] : parse_create_options(options_text)) {
     if (output_format != "qcow2") throw ImgError(target_path + ": Invalid parameter '" + key + "'");
     if (key == "cluster_size") {
@@ -132,12 +172,18 @@ int cmd_convert(const Args& args) {
   Qcow2Image* target_qcow2 = as_qcow2(target.get());
   const uint64_t step = compress ? target_qcow2->cluster_size() : kChunkBytes;
   std::vector<uint8_t> buffer(step);
+  std::vector<uint8_t> backing_data(step);
   try {
     for (uint64_t offset = 0; offset < size; offset += step) {
       uint64_t length = std::min(step, size - offset);
       bar.update(offset, size);
-      if (known_zero(source.get(), offset, length)) continue;
       std::span<uint8_t> data(buffer.data(), length);
+      if (!backing_file.empty()) {
+        source->read(offset, data);
+        write_differences(*target, offset, data, backing_data);
+        continue;
+      }
+      if (known_zero(source.get(), offset, length)) continue;
       source->read(offset, data);
       if (compress) {
         if (!all_zero(data)) target_qcow2->write_compressed(offset, data);
