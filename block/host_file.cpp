@@ -166,4 +166,15 @@ bool HostFile::zero_range(uint64_t offset, uint64_t length) {
                    static_cast<off_t>(length)) == 0;
 }
 
+std::pair<bool, uint64_t> HostFile::data_extent(uint64_t offset) const {
+  const uint64_t end = size_bytes();
+  if (offset >= end) return {false, 0};
+  off_t data = lseek(fd_, static_cast<off_t>(offset), SEEK_DATA);
+  if (data < 0) return {errno == ENXIO ? false : true, end - offset};  // ENXIO: a hole up to the end
+  if (static_cast<uint64_t>(data) > offset) return {false, static_cast<uint64_t>(data) - offset};
+  off_t hole = lseek(fd_, static_cast<off_t>(offset), SEEK_HOLE);
+  uint64_t hole_at = hole < 0 ? end : std::min<uint64_t>(static_cast<uint64_t>(hole), end);
+  return {true, hole_at - offset};
+}
+
 }  // namespace vireo

@@ -41,6 +41,9 @@ class HostFile {
   // Best effort: the range reads as zeroes afterwards when this returns true.
   bool punch_hole(uint64_t offset, uint64_t length);
   bool zero_range(uint64_t offset, uint64_t length);
+  // Whether `offset` is in data or in a hole (SEEK_DATA/SEEK_HOLE), and the
+  // bytes until that changes (at most to the end of the file).
+  std::pair<bool, uint64_t> data_extent(uint64_t offset) const;
 
  private:
   HostFile(int fd, std::string path, bool read_only, bool direct);

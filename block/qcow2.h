@@ -104,6 +104,21 @@ class Qcow2Image final : public BlockBackend {
   std::vector<Qcow2Snapshot> snapshots();
   Qcow2CheckResult check(Qcow2Repair repair);
 
+  // Image maintenance for vireo-img (qcow2_maintenance.cpp); not for use
+  // while a device has the image open.
+  // Changes the guest size; shrinking frees the clusters past the new end.
+  void resize(uint64_t new_size_bytes);
+  // Drops every cluster: the image reads as its backing file again.
+  void make_empty();
+  // Rewrites the header to name another backing file (no data copied).
+  void set_backing(const std::string& backing_file, const std::string& backing_format);
+
+  // Internal snapshots (qcow2_snapshot.cpp; qcow2.txt "Snapshots").
+  void create_snapshot(const std::string& name, uint32_t date_sec, uint32_t date_nsec);
+  // `name` may be the snapshot's name or its ID.
+  void apply_snapshot(const std::string& name);
+  void delete_snapshot(const std::string& name);
+
  private:
   // One cached table: L2 entries in host byte order, or a refcount block's
   // raw bytes.
@@ -159,6 +174,16 @@ class Qcow2Image final : public BlockBackend {
   uint64_t bump_clusters(uint64_t count);
   void free_clusters(uint64_t first, uint64_t count);
   void repair_dirty_image();
+
+  // Snapshot helpers.
+  // Adds `delta` to the refcount of every L2 table and data cluster the
+  // L1 table reaches.
+  void add_l1_references(const std::vector<uint64_t>& l1, int64_t delta);
+  // Sets COPIED on the active L1 and L2 entries exactly where refcount is 1.
+  void update_copied_flags();
+  void write_snapshot_table(const std::vector<Qcow2Snapshot>& list);
+  std::vector<uint64_t> read_l1(uint64_t offset, uint32_t entries);
+  void reload_tables();
 
   HostFile file_;
   Qcow2Header header_;

@@ -18,44 +18,10 @@ std::string format(const char* pattern, auto... args) {
   return text;
 }
 
-// Snapshot table entry layout (qcow2.txt, "Snapshots").
+// Snapshot table entry: fixed part (qcow2.txt, "Snapshots").
 constexpr uint64_t kSnapshotFixedBytes = 40;
 
 }  // namespace
-
-std::vector<Qcow2Snapshot> Qcow2Image::snapshots() {
-  std::vector<Qcow2Snapshot> out;
-  const uint64_t file_bytes = file_.size_bytes();
-  uint64_t at = header_.snapshots_offset;
-  for (uint32_t i = 0; i < header_.nb_snapshots; ++i) {
-    uint8_t fixed[kSnapshotFixedBytes];
-    if (at + kSnapshotFixedBytes > file_bytes) throw BlockError("qcow2: snapshot table lies outside the image");
-    file_.read_at(at, fixed);
-    Qcow2Snapshot snapshot;
-    snapshot.l1_table_offset = load_be(fixed, 8);
-    snapshot.l1_size = static_cast<uint32_t>(load_be(fixed + 8, 4));
-    uint64_t id_bytes = load_be(fixed + 12, 2);
-    uint64_t name_bytes = load_be(fixed + 14, 2);
-    snapshot.date_sec = static_cast<uint32_t>(load_be(fixed + 16, 4));
-    snapshot.date_nsec = static_cast<uint32_t>(load_be(fixed + 20, 4));
-    snapshot.vm_clock_nsec = load_be(fixed + 24, 8);
-    snapshot.vm_state_size = static_cast<uint32_t>(load_be(fixed + 32, 4));
-    uint64_t extra_bytes = load_be(fixed + 36, 4);
-    uint64_t total = kSnapshotFixedBytes + extra_bytes + id_bytes + name_bytes;
-    if (extra_bytes > 1024 || at + total > file_bytes) throw BlockError("qcow2: snapshot table entry is invalid");
-    std::vector<uint8_t> rest(total - kSnapshotFixedBytes);
-    file_.read_at(at + kSnapshotFixedBytes, rest);
-    if (extra_bytes >= 16) snapshot.disk_size_bytes = load_be(&rest[8], 8);
-    snapshot.id.assign(reinterpret_cast<const char*>(&rest[extra_bytes]), id_bytes);
-    snapshot.name.assign(reinterpret_cast<const char*>(&rest[extra_bytes + id_bytes]), name_bytes);
-    if (snapshot.l1_size > kQcow2MaxL1Bytes / 8 || snapshot.l1_table_offset % cluster_size_ != 0) {
-      throw BlockError("qcow2: snapshot " + snapshot.id + " has an invalid L1 table");
-    }
-    out.push_back(std::move(snapshot));
-    at += (total + 7) & ~uint64_t{7};
-  }
-  return out;
-}
 
 Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
   Qcow2CheckResult result;

@@ -18,6 +18,8 @@ class RawImage final : public BlockBackend {
   void discard(uint64_t offset, uint64_t length) override;
   void write_zeroes(uint64_t offset, uint64_t length) override;
 
+  const HostFile& host_file() const { return file_; }
+
  private:
   void check_range(uint64_t offset, uint64_t length) const;
   void check_writable() const;

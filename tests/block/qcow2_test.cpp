@@ -295,3 +295,88 @@ TEST_CASE("open_block_backend: probes qcow2 and raw, and names a wrong format", 
   create_qcow2(dir.file("loop.qcow2"), {.size_bytes = 1 << 20, .backing_file = "loop.qcow2", .backing_format = "qcow2"});
   CHECK_THROWS_AS(open_block_backend({.path = dir.file("loop.qcow2")}), BlockError);
 }
+
+TEST_CASE("qcow2: snapshots keep their data while the image changes, and apply back", "[block][qcow2]") {
+  TempDir dir;
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20});
+  auto image = open_rw(dir.file("a.qcow2"));
+  image->write(0, pattern(200000, 20));
+  std::vector<uint8_t> zeroes(65536, 0);
+  image->write_compressed(5 * 65536, pattern(65536, 21));  // incompressible: normal
+  image->create_snapshot("one", 1000, 0);
+  auto list = image->snapshots();
+  REQUIRE(list.size() == 1);
+  CHECK(list[0].id == "1");
+  CHECK(list[0].name == "one");
+  CHECK(list[0].disk_size_bytes == 1u << 20);
+  require_clean(*image);
+  // Writes now copy the shared clusters (and the shared L2 table).
+  uint64_t shared_host = image->cluster_status(0).second;
+  image->write(100, pattern(1000, 22));
+  CHECK(image->cluster_status(0).second != shared_host);
+  image->write_zeroes(65536, 65536);
+  require_clean(*image);
+  image->create_snapshot("two", 2000, 0);
+  CHECK(image->snapshots().back().id == "2");
+  image->apply_snapshot("one");
+  CHECK(read_all(*image, 0, 200000) == pattern(200000, 20));
+  require_clean(*image);
+  image->apply_snapshot("2");
+  auto expected = pattern(200000, 20);
+  std::memcpy(&expected[100], pattern(1000, 22).data(), 1000);
+  std::fill(expected.begin() + 65536, expected.begin() + 131072, uint8_t{0});
+  CHECK(read_all(*image, 0, 200000) == expected);
+  image->delete_snapshot("one");
+  image->delete_snapshot("two");
+  CHECK(image->snapshots().empty());
+  CHECK_THROWS_AS(image->delete_snapshot("one"), BlockError);
+  // With no snapshot left every cluster is the image's own again.
+  Qcow2CheckResult result = image->check(Qcow2Repair::None);
+  CHECK(result.corruptions == 0);
+  CHECK(result.leaks == 0);
+  image->write(0, pattern(10, 23));
+  CHECK(read_all(*image, 0, 10) == pattern(10, 23));
+  require_clean(*image);
+}
+
+TEST_CASE("qcow2: resize grows the L1 table and shrink frees clusters", "[block][qcow2]") {
+  TempDir dir;
+  // 512-byte clusters: one L1 entry covers 32 KiB, so growing to 64 MiB
+  // needs a bigger L1 table than the 1 MiB image had.
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20, .cluster_size = 512});
+  auto image = open_rw(dir.file("a.qcow2"));
+  image->write(0, pattern(1 << 20, 24));
+  uint64_t old_l1 = image->header().l1_size;
+  image->resize(64 << 20);
+  CHECK(image->size_bytes() == 64u << 20);
+  CHECK(image->header().l1_size > old_l1);
+  image->write((64 << 20) - 4096, pattern(4096, 25));
+  CHECK(read_all(*image, 0, 1 << 20) == pattern(1 << 20, 24));
+  require_clean(*image);
+  image->resize(1000);
+  require_clean(*image);
+  CHECK(image->check(Qcow2Repair::None).allocated_clusters == 2);
+  auto reopened = open_rw(dir.file("a.qcow2"));
+  CHECK(reopened->size_bytes() == 1000);
+  auto head = pattern(1000, 24);
+  CHECK(read_all(*reopened, 0, 1000) == head);
+}
+
+TEST_CASE("qcow2: make_empty and set_backing", "[block][qcow2]") {
+  TempDir dir;
+  vireo::test::write_file(dir.file("base.raw"), pattern(1 << 20, 26));
+  vireo::test::write_file(dir.file("other.raw"), pattern(1 << 20, 27));
+  create_qcow2(dir.file("top.qcow2"), {.size_bytes = 1 << 20, .backing_file = "base.raw", .backing_format = "raw"});
+  {
+    auto image = open_rw(dir.file("top.qcow2"));
+    image->write(4096, pattern(100000, 28));
+    image->make_empty();
+    CHECK(read_all(*image, 0, 1 << 20) == pattern(1 << 20, 26));
+    require_clean(*image);
+    image->set_backing("other.raw", "raw");
+  }
+  auto image = open_rw(dir.file("top.qcow2"));
+  CHECK(image->header().backing_file == "other.raw");
+  CHECK(read_all(*image, 0, 1 << 20) == pattern(1 << 20, 27));
+  require_clean(*image);
+}

@@ -163,6 +163,87 @@ def main():
         raw_bytes_agree(name, None, what)
         vireo_check_clean(name, what)
 
+    # --- Changes vireo-img makes to existing images --------------------------
+    # Snapshots: vireo-img snapshot -c, then qemu-io writes; qemu-img sees
+    # the snapshot and reads its data; vireo-img snapshot -a brings it back.
+    if ok([vireo_img, "convert", "-O", "qcow2", path("source.raw"), path("snap.qcow2")], "snapshot image"):
+        ok([vireo_img, "snapshot", "-c", "first", path("snap.qcow2")], "vireo-img snapshot -c")
+        ok(["qemu-io", "-c", "write -P 0x5a 0 100k", "-c", "write -z 1M 64k", path("snap.qcow2")], "qemu-io after snapshot")
+        qemu_check_clean("snap.qcow2", "vireo-img snapshot -c")
+        r = run(["qemu-img", "snapshot", "-l", path("snap.qcow2")])
+        v = run([vireo_img, "snapshot", "-l", path("snap.qcow2")])
+        results.check(r.returncode == 0 and " first " in r.stdout_text and r.stdout_text == v.stdout_text,
+                      "qemu-img snapshot -l lists vireo-img's snapshot as vireo-img does", r.describe() + "\n" + v.describe())
+        if ok(["qemu-img", "convert", "-l", "snapshot.name=first", "-O", "raw", path("snap.qcow2"), path("q.raw")],
+              "qemu-img convert -l snapshot.name=first"):
+            results.check(read("q.raw") == data, "qemu-img reads vireo-img's snapshot as the data before it")
+        ok([vireo_img, "snapshot", "-a", "first", path("snap.qcow2")], "vireo-img snapshot -a")
+        qemu_check_clean("snap.qcow2", "vireo-img snapshot -a")
+        raw_bytes_agree("snap.qcow2", data, "after vireo-img snapshot -a")
+        ok([vireo_img, "snapshot", "-d", "first", path("snap.qcow2")], "vireo-img snapshot -d")
+        qemu_check_clean("snap.qcow2", "vireo-img snapshot -d")
+        r = run(["qemu-img", "snapshot", "-l", path("snap.qcow2")])
+        results.check(r.returncode == 0 and r.stdout_text == "", "no snapshot left after vireo-img snapshot -d", r.describe())
+    # A snapshot qemu-img made, applied by vireo-img.
+    if os.path.exists(path("q-snap.qcow2")):
+        shutil.copy(path("q-snap.qcow2"), path("q-snap-apply.qcow2"))
+        if ok(["qemu-img", "convert", "-l", "snapshot.name=before", "-O", "raw", path("q-snap.qcow2"), path("snap-before.raw")], "qemu-img convert -l"):
+            ok([vireo_img, "snapshot", "-a", "before", path("q-snap-apply.qcow2")], "vireo-img snapshot -a on qemu-img's snapshot")
+            qemu_check_clean("q-snap-apply.qcow2", "vireo-img snapshot -a on qemu-img's snapshot")
+            raw_bytes_agree("q-snap-apply.qcow2", read("snap-before.raw"), "vireo-img snapshot -a on qemu-img's snapshot")
+
+    # resize: grow (a bigger L1 table with 4 KiB clusters), then shrink.
+    if ok([vireo_img, "convert", "-O", "qcow2", "-o", "cluster_size=4k", path("source.raw"), path("resize.qcow2")], "resize image"):
+        ok([vireo_img, "resize", path("resize.qcow2"), "+5G"], "vireo-img resize +5G")
+        qemu_check_clean("resize.qcow2", "vireo-img resize +5G")
+        r = run(["qemu-img", "info", "--output=json", path("resize.qcow2")])
+        size = json.loads(r.stdout_text).get("virtual-size") if r.returncode == 0 else None
+        results.check(size == len(data) + (5 << 30), "qemu-img sees the size vireo-img resize set", r.describe())
+        ok([vireo_img, "resize", "--shrink", path("resize.qcow2"), "1M"], "vireo-img resize --shrink")
+        qemu_check_clean("resize.qcow2", "vireo-img resize --shrink")
+        raw_bytes_agree("resize.qcow2", data[:1 << 20], "after vireo-img resize --shrink")
+
+    # commit: the overlay's clusters go down into the base; the overlay empties.
+    if ok([vireo_img, "convert", "-O", "qcow2", path("source.raw"), path("commit-base.qcow2")], "commit base") and \
+            ok([vireo_img, "create", "-q", "-f", "qcow2", "-b", "commit-base.qcow2", "-F", "qcow2",
+                path("commit-top.qcow2")], "commit top") and \
+            ok(["qemu-io", "-c", "write -P 0x66 10k 100k", "-c", "write -z 3M 64k", path("commit-top.qcow2")], "qemu-io") and \
+            ok(["qemu-img", "convert", "-O", "raw", path("commit-top.qcow2"), path("commit-expected.raw")], "convert"):
+        expected = read("commit-expected.raw")
+        ok([vireo_img, "commit", path("commit-top.qcow2")], "vireo-img commit")
+        qemu_check_clean("commit-base.qcow2", "base after vireo-img commit")
+        qemu_check_clean("commit-top.qcow2", "overlay after vireo-img commit")
+        raw_bytes_agree("commit-base.qcow2", expected, "base after vireo-img commit")
+        raw_bytes_agree("commit-top.qcow2", expected, "overlay after vireo-img commit")
+
+    # rebase (safe): onto another base, and onto none; the data stays.
+    if ok([vireo_img, "create", "-q", "-f", "qcow2", "-b", "chain-base.qcow2", "-F", "qcow2", path("rebase.qcow2")], "rebase image") and \
+            ok(["qemu-io", "-c", "write -P 0x77 1M 4k", path("rebase.qcow2")], "qemu-io"):
+        for new_base, fmt, what in [("changed.raw", "raw", "onto another backing file"), ("", "", "onto no backing file")]:
+            ok(["qemu-img", "convert", "-O", "raw", path("rebase.qcow2"), path("rebase-expected.raw")], "convert")
+            expected = read("rebase-expected.raw")
+            argv = [vireo_img, "rebase", "-b", new_base] + (["-F", fmt] if fmt else []) + [path("rebase.qcow2")]
+            ok(argv, f"vireo-img rebase {what}")
+            qemu_check_clean("rebase.qcow2", f"vireo-img rebase {what}")
+            raw_bytes_agree("rebase.qcow2", expected, f"vireo-img rebase {what}")
+            r = run(["qemu-img", "info", "--output=json", path("rebase.qcow2")])
+            backing = json.loads(r.stdout_text).get("backing-filename") if r.returncode == 0 else "?"
+            results.check(backing == (new_base or None), f"qemu-img sees the backing file after rebase {what}", r.describe())
+
+    # --- map and compare -----------------------------------------------------
+    for name in ["chain-top.qcow2", "vireo-1.qcow2", "q-plain.qcow2", "q-top.qcow2", "q-compressed.qcow2", "source.raw"]:
+        if not os.path.exists(path(name)):
+            continue
+        q = run(["qemu-img", "map", "--output=json", path(name)])
+        v = run([vireo_img, "map", "--output=json", path(name)])
+        results.check(q.returncode == 0 and q.stdout == v.stdout, f"map --output=json on {name} as qemu-img's",
+                      q.describe() + "\n" + v.describe())
+    for a, b in [("source.raw", "vireo-0.qcow2"), ("source.raw", "changed.raw"), ("source.raw", "chain-top.qcow2")]:
+        q = run(["qemu-img", "compare", path(a), path(b)])
+        v = run([vireo_img, "compare", path(a), path(b)])
+        results.check(q.returncode == v.returncode and q.stdout == v.stdout,
+                      f"compare {a} {b}: {q.stdout_text.strip()!r} as qemu-img", q.describe() + "\n" + v.describe())
+
     # --- info --output=json keys ------------------------------------------
     for name in ["vireo-0.qcow2", "chain-top.qcow2", "q-v2.qcow2", "q-lazy.qcow2", "source.raw"]:
         if not os.path.exists(path(name)):

@@ -55,6 +55,9 @@ std::unique_ptr<BlockBackend> open_image(const std::string& path, const std::str
                                          bool no_backing = false);
 Qcow2Image* as_qcow2(BlockBackend* image);
 
+// The table `snapshot -l` and `info` print.
+void print_snapshot_list(const std::vector<Qcow2Snapshot>& list);
+
 // -o key=value,... lists (commas doubled to escape).
 std::vector<std::pair<std::string, std::string>> parse_create_options(const std::string& text);
 

@@ -47,15 +47,6 @@ ImageFacts collect(const std::string& path, const std::string& format) {
   return facts;
 }
 
-std::string clock_text(uint64_t nsec) {
-  uint64_t msec = nsec / 1000000;
-  char text[64];
-  std::snprintf(text, sizeof text, "%02llu:%02llu:%02llu.%03llu", static_cast<unsigned long long>(msec / 3600000),
-                static_cast<unsigned long long>(msec / 60000 % 60), static_cast<unsigned long long>(msec / 1000 % 60),
-                static_cast<unsigned long long>(msec % 1000));
-  return text;
-}
-
 void print_human(const ImageFacts& f) {
   std::printf("image: %s\nfile format: %s\n", f.filename.c_str(), f.format.c_str());
   std::printf("virtual size: %s (%llu bytes)\n", size_to_str(f.virtual_size).c_str(),
@@ -70,18 +61,7 @@ void print_human(const ImageFacts& f) {
     if (!f.header.backing_format.empty()) std::printf("backing file format: %s\n", f.header.backing_format.c_str());
   }
   if (f.dirty) std::printf("cleanly shut down: no\n");
-  if (!f.snapshots.empty()) {
-    std::printf("Snapshot list:\nID        TAG               VM SIZE                DATE     VM CLOCK     ICOUNT\n");
-    for (const Qcow2Snapshot& s : f.snapshots) {
-      char date[32];
-      time_t seconds = s.date_sec;
-      struct tm tm;
-      localtime_r(&seconds, &tm);
-      std::strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
-      std::printf("%-9s %-17s %7s %19s %15s\n", s.id.c_str(), s.name.c_str(), size_to_str(s.vm_state_size).c_str(),
-                  date, clock_text(s.vm_clock_nsec).c_str());
-    }
-  }
+  if (!f.snapshots.empty()) print_snapshot_list(f.snapshots);
   std::printf("Format specific information:\n");
   bool v3 = f.header.version >= 3;
   std::printf("    compat: %s\n    compression type: zlib\n", v3 ? "1.1" : "0.10");
@@ -97,12 +77,6 @@ std::string to_json(const ImageFacts& f, const std::string& indent) {
   std::vector<std::string> fields;
   const std::string in = indent + "    ";
   auto add = [&](const std::string& key, const std::string& value) { fields.push_back(in + "\"" + key + "\": " + value); };
-  if (f.is_qcow2 && !f.header.backing_format.empty()) add("backing-filename-format", json_string(f.header.backing_format));
-  add("virtual-size", std::to_string(f.virtual_size));
-  add("filename", json_string(f.filename));
-  if (f.is_qcow2) add("cluster-size", std::to_string(f.cluster_size));
-  add("format", json_string(f.format));
-  add("actual-size", std::to_string(f.actual_size));
   if (f.is_qcow2) {
     if (!f.snapshots.empty()) {
       std::string list = "[\n";
@@ -118,6 +92,14 @@ std::string to_json(const ImageFacts& f, const std::string& indent) {
       }
       add("snapshots", list + in + "]");
     }
+  }
+  if (f.is_qcow2 && !f.header.backing_format.empty()) add("backing-filename-format", json_string(f.header.backing_format));
+  add("virtual-size", std::to_string(f.virtual_size));
+  add("filename", json_string(f.filename));
+  if (f.is_qcow2) add("cluster-size", std::to_string(f.cluster_size));
+  add("format", json_string(f.format));
+  add("actual-size", std::to_string(f.actual_size));
+  if (f.is_qcow2) {
     bool v3 = f.header.version >= 3;
     const std::string din = in + "        ";
     std::string data = "{\n" + din + "\"compat\": " + (v3 ? "\"1.1\"" : "\"0.10\"") + ",\n" + din +
