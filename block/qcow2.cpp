@@ -365,13 +365,9 @@ void Qcow2Image::write(uint64_t offset, std::span<const uint8_t> data) {
   if (cache_ == CacheMode::Writethrough || cache_ == CacheMode::Directsync) file_.flush();
 }
 
-void Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8_t> cluster) {
-  check_writable();
-  if (offset % cluster_size_ != 0 || cluster.size() != std::min(cluster_size_, header_.size_bytes - offset)) {
-    throw BlockError("compressed writes must cover exactly one cluster");
-  }
+std::vector<uint8_t> Qcow2Image::compress_cluster(std::span<const uint8_t> cluster) const {
   std::vector<uint8_t> whole(cluster_size_, 0);
-  std::memcpy(whole.data(), cluster.data(), cluster.size());
+  std::memcpy(whole.data(), cluster.data(), std::min<uint64_t>(cluster.size(), cluster_size_));
   // QEMU's parameters (qcow2_compress): raw deflate, 4 KiB window.
   std::vector<uint8_t> packed(cluster_size_);
   z_stream stream{};
@@ -383,12 +379,29 @@ void Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8_t> clus
   stream.next_out = packed.data();
   stream.avail_out = static_cast<uInt>(packed.size() - 1);  // must end up smaller than a cluster
   int result = deflate(&stream, Z_FINISH);
-  uint64_t packed_bytes = packed.size() - 1 - stream.avail_out;
+  packed.resize(packed.size() - 1 - stream.avail_out);
   deflateEnd(&stream);
-  if (result != Z_STREAM_END) {
-    write(offset, cluster);  // incompressible
+  if (result != Z_STREAM_END) packed.clear();  // incompressible
+  return packed;
+}
+
+void Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8_t> cluster,
+                                  const std::vector<uint8_t>* compressed) {
+  check_writable();
+  if (offset % cluster_size_ != 0 || cluster.size() != std::min(cluster_size_, header_.size_bytes - offset)) {
+    throw BlockError("compressed writes must cover exactly one cluster");
+  }
+  std::vector<uint8_t> own;
+  if (!compressed) {
+    own = compress_cluster(cluster);
+    compressed = &own;
+  }
+  if (compressed->empty()) {
+    write(offset, cluster);  // incompressible: stored as a normal cluster
     return;
   }
+  const std::vector<uint8_t>& packed = *compressed;
+  const uint64_t packed_bytes = packed.size();
 
   auto [table, l2_offset] = writable_l2(offset / l2_coverage_bytes());
   uint64_t index = (offset / cluster_size_) % l2_entries();

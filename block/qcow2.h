@@ -99,7 +99,13 @@ class Qcow2Image final : public BlockBackend {
   std::pair<Qcow2ClusterKind, uint64_t> cluster_status(uint64_t offset);
   // Stores one whole guest cluster deflated (vireo-img convert -c); a
   // cluster that does not shrink is stored as a normal cluster.
-  void write_compressed(uint64_t offset, std::span<const uint8_t> cluster);
+  // `compressed`, if given, is compress_cluster(cluster) computed earlier
+  // (vireo-img deflates on several threads, then stores in order).
+  void write_compressed(uint64_t offset, std::span<const uint8_t> cluster,
+                        const std::vector<uint8_t>* compressed = nullptr);
+  // The cluster deflated as qcow2 stores it; empty if it does not shrink.
+  // Const and thread-safe.
+  std::vector<uint8_t> compress_cluster(std::span<const uint8_t> cluster) const;
 
   std::vector<Qcow2Snapshot> snapshots();
   Qcow2CheckResult check(Qcow2Repair repair);
