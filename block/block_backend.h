@@ -62,6 +62,8 @@ struct BlockOpenOptions {
   // Open a qcow2 image without its backing file (vireo-img info, check,
   // rebase -u): reads of unallocated clusters then return zeroes.
   bool no_backing = false;
+  // Skip QEMU's advisory image locks (qemu-img -U, "force share").
+  bool force_share = false;
 };
 
 // Opens an image for a device. Throws BlockError naming the file and the

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 namespace vireo {
 
@@ -164,6 +165,61 @@ bool HostFile::punch_hole(uint64_t offset, uint64_t length) {
 bool HostFile::zero_range(uint64_t offset, uint64_t length) {
   return fallocate(fd_, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
                    static_cast<off_t>(length)) == 0;
+}
+
+namespace {
+
+// QEMU's image locking (block/file-posix.c, "raw_apply_lock_bytes"): open
+// file description (OFD) read locks on single bytes. Byte 100 + n says
+// "I use permission n", byte 200 + n says "I do not let others have
+// permission n". Permission bits as QEMU numbers them (BLK_PERM_*).
+constexpr off_t kLockPermBase = 100;
+constexpr off_t kLockSharedBase = 200;
+enum Permission { kConsistentRead = 0, kWrite = 1, kWriteUnchanged = 2, kResize = 3 };
+const char* const kPermissionNames[] = {"consistent read", "write", "write unchanged", "resize"};
+
+bool lock_byte(int fd, off_t byte) {
+  struct flock lock = {};
+  lock.l_type = F_RDLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = byte;
+  lock.l_len = 1;
+  return fcntl(fd, F_OFD_SETLK, &lock) == 0;
+}
+
+// Whether another open file description holds a lock on `byte`.
+bool byte_locked_by_others(int fd, off_t byte) {
+  struct flock lock = {};
+  lock.l_type = F_WRLCK;
+  lock.l_whence = SEEK_SET;
+  lock.l_start = byte;
+  lock.l_len = 1;
+  if (fcntl(fd, F_OFD_GETLK, &lock) != 0) return false;  // no OFD locks here: nothing to honour
+  return lock.l_type != F_UNLCK;
+}
+
+}  // namespace
+
+void HostFile::lock(bool write) {
+  std::vector<int> held = {kConsistentRead};
+  if (write) held.push_back(kWrite);
+  const std::vector<int> not_shared = {kWrite, kResize};
+  for (int permission : held) {
+    if (byte_locked_by_others(fd_, kLockSharedBase + permission)) {
+      throw BlockError(std::string("Failed to get \"") + kPermissionNames[permission] +
+                       "\" lock\nIs another process using the image [" + path_ + "]?");
+    }
+  }
+  for (int permission : not_shared) {
+    if (byte_locked_by_others(fd_, kLockPermBase + permission)) {
+      throw BlockError(std::string("Failed to get shared \"") + kPermissionNames[permission] +
+                       "\" lock\nIs another process using the image [" + path_ + "]?");
+    }
+  }
+  // A file system without OFD locks (some network ones) is used unlocked,
+  // as QEMU does when locking is unsupported.
+  for (int permission : held) lock_byte(fd_, kLockPermBase + permission);
+  for (int permission : not_shared) lock_byte(fd_, kLockSharedBase + permission);
 }
 
 std::pair<bool, uint64_t> HostFile::data_extent(uint64_t offset) const {

@@ -41,6 +41,12 @@ class HostFile {
   // Best effort: the range reads as zeroes afterwards when this returns true.
   bool punch_hole(uint64_t offset, uint64_t length);
   bool zero_range(uint64_t offset, uint64_t length);
+  // Takes QEMU's advisory locks for a user that reads (and, if `write`,
+  // writes) the image and lets nobody else write or resize it; throws
+  // BlockError in QEMU's words if another process (a QEMU, qemu-img or
+  // vireo) holds a conflicting lock. Held until the file is closed.
+  void lock(bool write);
+
   // Whether `offset` is in data or in a hole (SEEK_DATA/SEEK_HOLE), and the
   // bytes until that changes (at most to the end of the file).
   std::pair<bool, uint64_t> data_extent(uint64_t offset) const;

@@ -24,6 +24,14 @@ bool has_qcow2_magic(const HostFile& file) {
 
 std::unique_ptr<BlockBackend> open_at_depth(const BlockOpenOptions& options, int depth);
 
+void lock_image(HostFile& file, const BlockOpenOptions& options) {
+  try {
+    file.lock(!options.read_only);
+  } catch (const BlockError& error) {
+    throw BlockError("Could not open '" + options.path + "': " + error.what());
+  }
+}
+
 }  // namespace
 
 std::string resolve_backing_path(const std::string& image_path, const std::string& backing_name) {
@@ -41,6 +49,7 @@ std::string probe_image_format(const std::string& path) {
 std::unique_ptr<Qcow2Image> open_qcow2(const BlockOpenOptions& options, int depth) {
   const bool direct = options.cache == CacheMode::None || options.cache == CacheMode::Directsync;
   HostFile file(options.path, options.read_only, direct);
+  if (!options.force_share) lock_image(file, options);
   const uint64_t file_bytes = file.size_bytes();
   if (!has_qcow2_magic(file)) throw BlockError("Could not open '" + options.path + "': Image is not in qcow2 format");
   // The header and its extensions lie in the first cluster, at most 2 MiB.
@@ -63,6 +72,7 @@ std::unique_ptr<Qcow2Image> open_qcow2(const BlockOpenOptions& options, int dept
     backing_options.format = header.backing_format;
     backing_options.read_only = true;
     backing_options.cache = options.cache;
+    backing_options.force_share = options.force_share;
     try {
       backing = open_at_depth(backing_options, depth + 1);
     } catch (const BlockError& error) {
@@ -80,7 +90,9 @@ std::unique_ptr<BlockBackend> open_at_depth(const BlockOpenOptions& options, int
   if (format == "qcow2") return open_qcow2(options, depth);
   if (format == "raw") {
     const bool direct = options.cache == CacheMode::None || options.cache == CacheMode::Directsync;
-    return std::make_unique<RawImage>(HostFile(options.path, options.read_only, direct), options.cache);
+    HostFile file(options.path, options.read_only, direct);
+    if (!options.force_share) lock_image(file, options);
+    return std::make_unique<RawImage>(std::move(file), options.cache);
   }
   throw BlockError("Unknown driver '" + format + "'");
 }

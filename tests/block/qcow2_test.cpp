@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <cstring>
 
 #include "tests/block/temp_dir.h"
@@ -279,11 +280,13 @@ TEST_CASE("open_block_backend: probes qcow2 and raw, and names a wrong format", 
   TempDir dir;
   create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20});
   vireo::test::write_file(dir.file("b.raw"), std::vector<uint8_t>(4096, 1));
-  auto qcow2 = open_block_backend({.path = dir.file("a.qcow2")});
-  CHECK(dynamic_cast<Qcow2Image*>(qcow2.get()) != nullptr);
-  CHECK(qcow2->size_bytes() == 1 << 20);
-  auto raw = open_block_backend({.path = dir.file("b.raw")});
-  CHECK(raw->size_bytes() == 4096);
+  {
+    auto qcow2 = open_block_backend({.path = dir.file("a.qcow2")});
+    CHECK(dynamic_cast<Qcow2Image*>(qcow2.get()) != nullptr);
+    CHECK(qcow2->size_bytes() == 1 << 20);
+    auto raw = open_block_backend({.path = dir.file("b.raw")});
+    CHECK(raw->size_bytes() == 4096);
+  }
   CHECK_THROWS_WITH(open_block_backend({.path = dir.file("b.raw"), .format = "qcow2"}),
                     "Could not open '" + dir.file("b.raw") + "': Image is not in qcow2 format");
   CHECK_THROWS_WITH(open_block_backend({.path = dir.file("missing")}),
@@ -356,6 +359,7 @@ TEST_CASE("qcow2: resize grows the L1 table and shrink frees clusters", "[block]
   image->resize(1000);
   require_clean(*image);
   CHECK(image->check(Qcow2Repair::None).allocated_clusters == 2);
+  image.reset();
   auto reopened = open_rw(dir.file("a.qcow2"));
   CHECK(reopened->size_bytes() == 1000);
   auto head = pattern(1000, 24);
@@ -379,4 +383,28 @@ TEST_CASE("qcow2: make_empty and set_backing", "[block][qcow2]") {
   CHECK(image->header().backing_file == "other.raw");
   CHECK(read_all(*image, 0, 1 << 20) == pattern(1 << 20, 27));
   require_clean(*image);
+}
+
+TEST_CASE("image locks: QEMU's lock bytes keep a second writer out, and qemu-img sees them", "[block]") {
+  TempDir dir;
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20});
+  auto writer = open_block_backend({.path = dir.file("a.qcow2")});
+  CHECK_THROWS_WITH(open_block_backend({.path = dir.file("a.qcow2")}),
+                    "Could not open '" + dir.file("a.qcow2") + "': Failed to get \"write\" lock\n"
+                    "Is another process using the image [" + dir.file("a.qcow2") + "]?");
+  CHECK_THROWS_WITH(open_block_backend({.path = dir.file("a.qcow2"), .read_only = true}),
+                    Catch::Contains("Failed to get shared \"write\" lock"));
+  CHECK_NOTHROW(open_block_backend({.path = dir.file("a.qcow2"), .read_only = true, .force_share = true}));
+  // QEMU's own tool honours our locks (needs qemu-img; skipped without it).
+  if (std::system("command -v qemu-img >/dev/null 2>&1") == 0) {
+    std::string command = "qemu-img info '" + dir.file("a.qcow2") + "' >/dev/null 2>&1";
+    CHECK(std::system(command.c_str()) != 0);
+    command = "qemu-img info -U '" + dir.file("a.qcow2") + "' >/dev/null 2>&1";
+    CHECK(std::system(command.c_str()) == 0);
+  }
+  writer.reset();
+  CHECK_NOTHROW(open_block_backend({.path = dir.file("a.qcow2")}));
+  // Two readers share.
+  auto reader = open_block_backend({.path = dir.file("a.qcow2"), .read_only = true});
+  CHECK_NOTHROW(open_block_backend({.path = dir.file("a.qcow2"), .read_only = true}));
 }

@@ -294,6 +294,36 @@ def main():
     r = run([vireo_img, "check", path("source.raw")])
     results.check(r.returncode == 63, "check on a raw image exits 63", r.describe())
 
+    # --- image locks -----------------------------------------------------------
+    # A QEMU that has the image open for writing holds QEMU's lock bytes:
+    # vireo-img must refuse to open it (as qemu-img does) unless -U.
+    qemu = shutil.which("qemu-system-x86_64")
+    if qemu is None:
+        results.skip("locks held by QEMU", "qemu-system-x86_64 not installed")
+    elif os.path.exists(path("vireo-0.qcow2")):
+        import subprocess
+        import time
+        holder = subprocess.Popen([qemu, "-machine", "none", "-nodefaults", "-display", "none", "-S",
+                                   "-drive", f"file={path('vireo-0.qcow2')},format=qcow2,if=none,id=d0"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 10
+            q = run(["qemu-img", "info", path("vireo-0.qcow2")])
+            while q.returncode == 0 and time.monotonic() < deadline:  # until QEMU has opened it
+                time.sleep(0.1)
+                q = run(["qemu-img", "info", path("vireo-0.qcow2")])
+            v = run([vireo_img, "info", path("vireo-0.qcow2")])
+            q_line = q.stderr_lines[0].replace("qemu-img: ", "", 1) if q.stderr_lines else ""
+            v_line = v.stderr_lines[0].replace("vireo-img: ", "", 1) if v.stderr_lines else ""
+            results.check(q.returncode == 1 and v.returncode == 1 and v_line == q_line,
+                          "an image QEMU has open: vireo-img info refuses with qemu-img's message",
+                          q.describe() + "\n" + v.describe())
+            v = run([vireo_img, "info", "-U", path("vireo-0.qcow2")])
+            results.check(v.returncode == 0, "an image QEMU has open: vireo-img info -U reads it", v.describe())
+        finally:
+            holder.kill()
+            holder.wait()
+
     # --- error messages ------------------------------------------------------
     for argv, what in [(["info", path("nonexistent.qcow2")], "a missing file"),
                        (["info", "-f", "qcow2", path("source.raw")], "a raw file opened as qcow2")]:

@@ -90,7 +90,7 @@ int cmd_check(const Args& args) {
 
   std::unique_ptr<BlockBackend> image;
   try {
-    image = open_image(filename, format, repair == Qcow2Repair::None, true);
+    image = open_image(filename, format, repair == Qcow2Repair::None, true, wants_force_share(parsed));
   } catch (const BlockError& error) {
     throw ImgError(error.what());
   }

@@ -89,14 +89,20 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
+bool wants_force_share(const ParsedArgs& parsed) {
+  return std::any_of(parsed.options.begin(), parsed.options.end(),
+                     [](const Option& o) { return o.name == "U" || o.name == "force-share"; });
+}
+
 std::unique_ptr<BlockBackend> open_image(const std::string& path, const std::string& format, bool read_only,
-                                         bool no_backing) {
+                                         bool no_backing, bool force_share) {
   if (!format.empty() && format != "raw" && format != "qcow2") throw ImgError("Unknown driver '" + format + "'");
   BlockOpenOptions options;
   options.path = path;
   options.format = format;
   options.read_only = read_only;
   options.no_backing = no_backing;
+  options.force_share = force_share;
   return open_block_backend(options);
 }
 

@@ -2,6 +2,7 @@
 // one of the same or another format, skipping zeroes (the new image reads
 // them as zeroes already), optionally compressing qcow2 clusters.
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <thread>
@@ -84,14 +85,17 @@ void write_compressed_batch(Qcow2Image& target, uint64_t offset, std::span<const
   std::vector<uint8_t> zero(count);  // not vector<bool>: threads write neighbours
   const size_t workers = std::max(1u, std::min(std::thread::hardware_concurrency(), 8u));
   std::vector<std::thread> threads;
-  for (size_t w = 0; w < workers; ++w) {
-    threads.emplace_back([&, w] {
-      for (size_t i = w; i < count; i += workers) {
-        zero[i] = all_zero(piece(i));
-        if (!zero[i]) packed[i] = target.compress_cluster(piece(i));
-      }
-    });
-  }
+  // Clusters are handed out one at a time, so a worker the scheduler
+  // delays does not hold up the batch; this thread works too.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < count; i = next++) {
+      zero[i] = all_zero(piece(i));
+      if (!zero[i]) packed[i] = target.compress_cluster(piece(i));
+    }
+  };
+  for (size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
   for (std::thread& thread : threads) thread.join();
   for (size_t i = 0; i < count; ++i) {
     if (!zero[i]) target.write_compressed(offset + i * cluster, piece(i), &packed[i]);
@@ -174,7 +178,7 @@ int cmd_convert(const Args& args) {
 
   std::unique_ptr<BlockBackend> source;
   try {
-    source = open_image(source_path, source_format, true);
+    source = open_image(source_path, source_format, true, false, wants_force_share(parsed));
   } catch (const BlockError& error) {
     throw ImgError(error.what());
   }
@@ -223,7 +227,7 @@ int cmd_convert(const Args& args) {
   Qcow2Image* target_qcow2 = as_qcow2(target.get());
   // Compression reads a batch of clusters and deflates them on every core
   // before storing them in order.
-  const uint64_t step = compress ? target_qcow2->cluster_size() * 64 : kChunkBytes;
+  const uint64_t step = compress ? target_qcow2->cluster_size() * 256 : kChunkBytes;
   std::vector<uint8_t> buffer(step);
   std::vector<uint8_t> backing_data(step);
   try {

@@ -51,8 +51,11 @@ std::string size_to_str(uint64_t bytes);
 std::string json_string(const std::string& text);
 
 // Opens an image as qemu-img does for the command (format given or probed).
+// `force_share` (-U) skips QEMU's advisory locks.
 std::unique_ptr<BlockBackend> open_image(const std::string& path, const std::string& format, bool read_only,
-                                         bool no_backing = false);
+                                         bool no_backing = false, bool force_share = false);
+// Whether the parsed options include -U / --force-share.
+bool wants_force_share(const struct ParsedArgs& parsed);
 Qcow2Image* as_qcow2(BlockBackend* image);
 
 // The table `snapshot -l` and `info` print.

@@ -24,8 +24,8 @@ struct ImageFacts {
   std::vector<Qcow2Snapshot> snapshots;
 };
 
-ImageFacts collect(const std::string& path, const std::string& format) {
-  auto image = open_image(path, format, true, true);
+ImageFacts collect(const std::string& path, const std::string& format, bool force_share) {
+  auto image = open_image(path, format, true, true, force_share);
   ImageFacts facts;
   facts.filename = path;
   facts.virtual_size = image->size_bytes();
@@ -144,7 +144,7 @@ int cmd_info(const Args& args) {
   std::string path = parsed.positional[0];
   for (int depth = 0; depth < 64; ++depth) {
     try {
-      images.push_back(collect(path, format));
+      images.push_back(collect(path, format, wants_force_share(parsed)));
     } catch (const BlockError& error) {
       throw ImgError(error.what());
     }

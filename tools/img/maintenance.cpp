@@ -14,9 +14,9 @@ namespace vireo::img {
 namespace {
 
 std::unique_ptr<BlockBackend> open_or_fail(const std::string& path, const std::string& format, bool read_only,
-                                           bool no_backing = false) {
+                                           bool no_backing = false, bool force_share = false) {
   try {
-    return open_image(path, format, read_only, no_backing);
+    return open_image(path, format, read_only, no_backing, force_share);
   } catch (const BlockError& error) {
     throw ImgError(error.what());
   }
@@ -67,7 +67,7 @@ int cmd_snapshot(const Args& args) {
   }
   if (parsed.positional.size() != 1) throw ImgError("Expecting one image file name");
   if (action == 0) action = 'l';
-  auto image = open_or_fail(parsed.positional[0], format, action == 'l', true);
+  auto image = open_or_fail(parsed.positional[0], format, action == 'l', true, action == 'l' && wants_force_share(parsed));
   Qcow2Image& qcow2 = require_qcow2(image.get(), "This image format does not support snapshots");
   try {
     switch (action) {

@@ -117,7 +117,7 @@ int cmd_map(const Args& args) {
   if (output != "human" && output != "json") throw ImgError("--output must be used with human or json as argument.");
   std::unique_ptr<BlockBackend> image;
   try {
-    image = open_image(parsed.positional[0], format, true);
+    image = open_image(parsed.positional[0], format, true, false, wants_force_share(parsed));
   } catch (const BlockError& error) {
     throw ImgError(error.what());
   }
@@ -169,8 +169,8 @@ int cmd_compare(const Args& args) {
   std::unique_ptr<BlockBackend> a;
   std::unique_ptr<BlockBackend> b;
   try {
-    a = open_image(parsed.positional[0], format1, true);
-    b = open_image(parsed.positional[1], format2, true);
+    a = open_image(parsed.positional[0], format1, true, false, wants_force_share(parsed));
+    b = open_image(parsed.positional[1], format2, true, false, wants_force_share(parsed));
   } catch (const Error& error) {
     std::fprintf(stderr, "vireo-img: %s\n", error.what());
     return 2;
