@@ -294,6 +294,16 @@ def main():
     r = run([vireo_img, "check", path("source.raw")])
     results.check(r.returncode == 63, "check on a raw image exits 63", r.describe())
 
+    # --- measure -----------------------------------------------------------
+    for argv in (["--size", "3G", "-O", "qcow2"], ["--output=json", "--size", "1G", "-O", "qcow2", "-o", "cluster_size=512"],
+                 ["-O", "qcow2", path("source.raw")], ["--output=json", "-O", "qcow2", path("chain-top.qcow2")],
+                 ["-O", "qcow2", "-o", "cluster_size=4k,refcount_bits=1", path("q-plain.qcow2")],
+                 [path("source.raw")]):
+        q = run(["qemu-img", "measure"] + argv)
+        v = run([vireo_img, "measure"] + argv)
+        results.check(q.returncode == 0 and q.stdout == v.stdout, f"measure {' '.join(os.path.basename(a) for a in argv)} as qemu-img",
+                      q.describe() + "\n" + v.describe())
+
     # --- image locks -----------------------------------------------------------
     # A QEMU that has the image open for writing holds QEMU's lock bytes:
     # vireo-img must refuse to open it (as qemu-img does) unless -U.
