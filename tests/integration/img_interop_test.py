@@ -317,9 +317,9 @@ def main():
                                    "-drive", f"file={path('vireo-0.qcow2')},format=qcow2,if=none,id=d0"],
                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 60  # a loaded machine starts QEMU slowly
             q = run(["qemu-img", "info", path("vireo-0.qcow2")])
-            while q.returncode == 0 and time.monotonic() < deadline:  # until QEMU has opened it
+            while q.returncode == 0 and time.monotonic() < deadline and holder.poll() is None:  # until QEMU has opened it
                 time.sleep(0.1)
                 q = run(["qemu-img", "info", path("vireo-0.qcow2")])
             v = run([vireo_img, "info", path("vireo-0.qcow2")])

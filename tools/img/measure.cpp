@@ -134,7 +134,9 @@ int cmd_measure(const Args& args) {
     if (source) {
       for (uint64_t at = 0; at < size; at += cluster_size) {
         uint64_t length = std::min(cluster_size, source->size_bytes() - std::min(at, source->size_bytes()));
-        if (length > 0 && has_data(source.get(), at, length)) data += cluster_size;
+        // A data cluster counts whole, except the last one, which counts
+        // up to the end of the disk (as qemu-img measure reports).
+        if (length > 0 && has_data(source.get(), at, length)) data += std::min(cluster_size, size - at);
       }
       show_bitmaps = as_qcow2(source.get()) != nullptr;  // both formats could carry bitmaps
     }
