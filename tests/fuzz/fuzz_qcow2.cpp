@@ -1,5 +1,6 @@
 // Fuzz target: qcow2 images. The input is the image file; opening it,
-// checking it, reading, writing, discarding and zeroing must either work
+// checking it, reading, writing, discarding, zeroing, snapshots, resizing
+// and repairing must either work
 // or throw vireo::Error (BlockError), never crash, hang or touch anything
 // but the image (backing files are not opened).
 #include <sys/mman.h>
@@ -47,7 +48,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         } catch (const vireo::Error&) {
         }
       }
-      if (!read_only) image->check(vireo::Qcow2Repair::All);
+      if (!read_only) {
+        try {
+          image->create_snapshot("fuzz", 0, 0);
+          image->write(0, std::span(buffer.data(), static_cast<size_t>(std::min<uint64_t>(512, disk))));
+          image->apply_snapshot("fuzz");
+          image->delete_snapshot("1");
+        } catch (const vireo::Error&) {
+        }
+        try {
+          image->resize(disk + 65536);
+        } catch (const vireo::Error&) {
+        }
+        image->check(vireo::Qcow2Repair::All);
+      }
     } catch (const vireo::Error&) {
     }
   }

@@ -264,6 +264,24 @@ def main():
         results.check(not differing, f"info --output=json on {name}: the same values as qemu-img",
                       "\n".join(f"{k}: {qj.get(k)!r} vs {vj.get(k)!r}" for k in differing))
 
+    # --- info --backing-chain ---------------------------------------------
+    if os.path.exists(path("chain-top.qcow2")):
+        q = run(["qemu-img", "info", "--backing-chain", "--output=json", path("chain-top.qcow2")])
+        v = run([vireo_img, "info", "--backing-chain", "--output=json", path("chain-top.qcow2")])
+        try:
+            qj, vj = json.loads(q.stdout_text), json.loads(v.stdout_text)
+            same = ([sorted(i) for i in qj] == [sorted(i) for i in vj] and
+                    [i["filename"] for i in qj] == [i["filename"] for i in vj])
+        except (ValueError, KeyError, TypeError):
+            same = False
+        results.check(same, "info --backing-chain --output=json lists the same images and keys as qemu-img",
+                      q.describe() + "\n" + v.describe())
+        q = run(["qemu-img", "info", "--backing-chain", path("chain-top.qcow2")])
+        v = run([vireo_img, "info", "--backing-chain", path("chain-top.qcow2")])
+        strip = lambda text: [l for l in text.split("\n") if not l.startswith("disk size:")]
+        results.check(strip(q.stdout_text) == strip(v.stdout_text), "info --backing-chain prints what qemu-img prints",
+                      q.describe() + "\n" + v.describe())
+
     # --- check exit statuses on damaged images -----------------------------
     def damaged(name, cluster, refcount):
         """A qemu-img image with one data cluster (cluster 5, after the

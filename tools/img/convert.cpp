@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <thread>
 
 #include "block/host_file.h"
@@ -228,20 +229,42 @@ int cmd_convert(const Args& args) {
   // Compression reads a batch of clusters and deflates them on every core
   // before storing them in order.
   const uint64_t step = compress ? target_qcow2->cluster_size() * 256 : kChunkBytes;
-  std::vector<uint8_t> buffer(step);
   std::vector<uint8_t> backing_data(step);
   try {
-    for (uint64_t offset = 0; offset < size; offset += step) {
+    // The source is read one chunk ahead on another thread, so reading
+    // and writing overlap (as qemu-img's parallel requests do). Only one
+    // thread touches the source at a time: the future hands it over.
+    struct Chunk {
+      uint64_t offset = 0;
+      bool zero = false;
+      std::vector<uint8_t> data;
+    };
+    const bool with_backing = !backing_file.empty();
+    auto load = [&source, size, step, with_backing](uint64_t offset) {
+      Chunk chunk;
+      chunk.offset = offset;
       uint64_t length = std::min(step, size - offset);
+      if (!with_backing && known_zero(source.get(), offset, length)) {
+        chunk.zero = true;
+        return chunk;
+      }
+      chunk.data.resize(length);
+      read_source(source.get(), offset, chunk.data);
+      return chunk;
+    };
+    std::future<Chunk> next;
+    if (size > 0) next = std::async(std::launch::async, load, 0);
+    for (uint64_t offset = 0; offset < size; offset += step) {
+      Chunk chunk = next.get();
+      if (offset + step < size) next = std::async(std::launch::async, load, offset + step);
       bar.update(offset, size);
-      std::span<uint8_t> data(buffer.data(), length);
-      if (!backing_file.empty()) {
-        source->read(offset, data);
+      if (chunk.zero) continue;
+      std::span<uint8_t> data(chunk.data);
+      const uint64_t length = data.size();
+      if (with_backing) {
         write_differences(*target, offset, data, backing_data);
         continue;
       }
-      if (known_zero(source.get(), offset, length)) continue;
-      read_source(source.get(), offset, data);
       if (compress) {
         write_compressed_batch(*target_qcow2, offset, data);
         continue;
