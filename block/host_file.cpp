@@ -167,6 +167,10 @@ bool HostFile::zero_range(uint64_t offset, uint64_t length) {
                    static_cast<off_t>(length)) == 0;
 }
 
+bool HostFile::allocate(uint64_t offset, uint64_t length) {
+  return fallocate(fd_, 0, static_cast<off_t>(offset), static_cast<off_t>(length)) == 0;
+}
+
 namespace {
 
 // QEMU's image locking (block/file-posix.c, "raw_apply_lock_bytes"): open

@@ -41,6 +41,8 @@ class HostFile {
   // Best effort: the range reads as zeroes afterwards when this returns true.
   bool punch_hole(uint64_t offset, uint64_t length);
   bool zero_range(uint64_t offset, uint64_t length);
+  // Reserves space for the range (fallocate mode 0); false if unsupported.
+  bool allocate(uint64_t offset, uint64_t length);
   // Takes QEMU's advisory locks for a user that reads (and, if `write`,
   // writes) the image and lets nobody else write or resize it; throws
   // BlockError in QEMU's words if another process (a QEMU, qemu-img or

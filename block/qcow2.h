@@ -31,6 +31,11 @@
 
 namespace vireo {
 
+// qemu-img create -o preallocation=: metadata allocates every L2 table and
+// data cluster (the data reads as zeroes from the sparse file); falloc
+// also reserves the space; full also writes the zeroes.
+enum class Qcow2Preallocation { Off, Metadata, Falloc, Full };
+
 struct Qcow2CreateOptions {
   uint64_t size_bytes = 0;
   uint64_t cluster_size = 65536;
@@ -39,6 +44,7 @@ struct Qcow2CreateOptions {
   uint32_t refcount_bits = 16;
   std::string backing_file;
   std::string backing_format;
+  Qcow2Preallocation preallocation = Qcow2Preallocation::Off;
 };
 
 // Writes a new, empty image at `path` (replacing any file there), laid out
@@ -114,6 +120,8 @@ class Qcow2Image final : public BlockBackend {
   // while a device has the image open.
   // Changes the guest size; shrinking frees the clusters past the new end.
   void resize(uint64_t new_size_bytes);
+  // Allocates every cluster of a new, empty image (Qcow2Preallocation).
+  void preallocate(Qcow2Preallocation mode);
   // Drops every cluster: the image reads as its backing file again.
   void make_empty();
   // Rewrites the header to name another backing file (no data copied).

@@ -77,9 +77,20 @@ void create_qcow2(const std::string& path, const Qcow2CreateOptions& options) {
       store_be(entry, static_cast<int>(options.refcount_bits / 8), 1);
     }
   }
-  HostFile file = HostFile::create(path);
-  file.write_at(0, image);
-  file.flush();
+  if (options.preallocation != Qcow2Preallocation::Off && !options.backing_file.empty()) {
+    throw BlockError("Backing file and preallocation can only be used at the same time if extended_l2 is on");
+  }
+  {
+    HostFile file = HostFile::create(path);
+    file.write_at(0, image);
+    file.flush();
+  }
+  if (options.preallocation != Qcow2Preallocation::Off) {
+    BlockOpenOptions open_options;
+    open_options.path = path;
+    open_options.format = "qcow2";
+    open_qcow2(open_options, 0)->preallocate(options.preallocation);
+  }
 }
 
 }  // namespace vireo

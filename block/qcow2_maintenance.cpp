@@ -65,6 +65,53 @@ void Qcow2Image::resize(uint64_t new_size_bytes) {
   file_.flush();
 }
 
+void Qcow2Image::preallocate(Qcow2Preallocation mode) {
+  check_writable();
+  if (mode == Qcow2Preallocation::Off) return;
+  const uint64_t size = header_.size_bytes;
+  uint64_t first_data = 0;
+  // All L2 tables first, then the data clusters, so that the data is one
+  // contiguous run as in qemu-img's preallocated images.
+  for (uint64_t l1_index = 0; l1_index * l2_coverage_bytes() < size; ++l1_index) writable_l2(l1_index);
+  for (uint64_t l1_index = 0; l1_index * l2_coverage_bytes() < size; ++l1_index) {
+    auto [table, l2_offset] = writable_l2(l1_index);
+    const uint64_t first_guest = l1_index * l2_coverage_bytes();
+    const uint64_t count = std::min(l2_entries(), (size - first_guest + cluster_size_ - 1) / cluster_size_);
+    for (uint64_t i = 0; i < count; ++i) {
+      if (table->entries[i] != 0) throw BlockError("preallocation needs an empty image");
+    }
+    // Refcounts first (allocate_clusters), then the entries that use them;
+    // the clusters read as zeroes (nothing was ever written there).
+    uint64_t host = allocate_clusters(count);
+    if (first_data == 0) first_data = host;
+    for (uint64_t i = 0; i < count; ++i) table->entries[i] = (host + i * cluster_size_) | kEntryCopied;
+    write_l2_entries(l2_offset, *table, 0, count);
+  }
+  // The file covers every allocated cluster (sparse for "metadata").
+  if (file_.size_bytes() < host_end_cluster_ * cluster_size_) file_.truncate(host_end_cluster_ * cluster_size_);
+  if (mode == Qcow2Preallocation::Falloc || mode == Qcow2Preallocation::Full) {
+    // Data and metadata clusters are interleaved: reserve or write the
+    // whole range past the initial metadata (tables are rewritten as they
+    // are, zeroes only go where nothing is yet).
+    const uint64_t end = host_end_cluster_ * cluster_size_;
+    std::vector<uint8_t> zeroes(std::min<uint64_t>(1 << 20, end), 0);
+    std::vector<uint8_t> existing(zeroes.size());
+    for (uint64_t at = first_data; at < end;) {
+      uint64_t n = std::min<uint64_t>(zeroes.size(), end - at);
+      if (mode == Qcow2Preallocation::Falloc) {
+        if (!file_.allocate(at, n)) throw BlockError("fallocate failed on '" + file_.path() + "'");
+      } else {
+        // Keep what the range holds (L2 tables, refcount blocks): write
+        // back its own bytes, which fills the holes with zeroes.
+        file_.read_at(at, std::span(existing.data(), n));
+        file_.write_at(at, std::span<const uint8_t>(existing.data(), n));
+      }
+      at += n;
+    }
+  }
+  file_.flush();
+}
+
 void Qcow2Image::make_empty() {
   check_writable();
   if (header_.nb_snapshots > 0) throw BlockError("Can't empty an image which has snapshots");

@@ -40,7 +40,7 @@ int cmd_create(const Args& args) {
   }
   Qcow2CreateOptions qcow2;
   std::string compat_text;
-  bool preallocation_given = false;
+  std::string preallocation;
   for (auto& [key, value] : parse_create_options(options_text)) {
     auto qcow2_only = [&] {
       if (format != "qcow2") throw ImgError(filename + ": Invalid parameter '" + key + "'");
@@ -48,8 +48,18 @@ int cmd_create(const Args& args) {
     if (key == "size") {
       size = parse_size(value, 1, "size");
     } else if (key == "preallocation") {
-      if (value != "off") throw ImgError(filename + ": preallocation=" + value + " is not supported by vireo-img");
-      preallocation_given = true;
+      if (value == "off") {
+        qcow2.preallocation = Qcow2Preallocation::Off;
+      } else if (value == "metadata" && format == "qcow2") {
+        qcow2.preallocation = Qcow2Preallocation::Metadata;
+      } else if (value == "falloc") {
+        qcow2.preallocation = Qcow2Preallocation::Falloc;
+      } else if (value == "full") {
+        qcow2.preallocation = Qcow2Preallocation::Full;
+      } else {
+        throw ImgError(filename + ": Parameter 'preallocation' does not accept value '" + value + "'");
+      }
+      preallocation = value;
     } else if (key == "cluster_size") {
       qcow2_only();
       qcow2.cluster_size = parse_size(value, 1, "cluster_size");
@@ -104,14 +114,14 @@ int cmd_create(const Args& args) {
     std::string line = "Formatting '" + filename + "', fmt=" + format;
     if (format == "qcow2") {
       line += " cluster_size=" + std::to_string(qcow2.cluster_size) + " extended_l2=off";
-      if (preallocation_given) line += " preallocation=off";
+      if (!preallocation.empty()) line += " preallocation=" + preallocation;
       line += " compression_type=zlib size=" + std::to_string(*size);
       if (!compat_text.empty()) line += " compat=" + compat_text;
       if (!backing_file.empty()) line += " backing_file=" + backing_file + " backing_fmt=" + backing_format;
       line += std::string(" lazy_refcounts=") + (qcow2.lazy_refcounts ? "on" : "off") +
               " refcount_bits=" + std::to_string(qcow2.refcount_bits);
     } else {
-      if (preallocation_given) line += " preallocation=off";
+ if (!preallocation.empty()) line += " preallocation=" + preallocation;
       line += " size=" + std::to_string(*size);
     }
     std::printf("%s\n", line.c_str());
@@ -121,6 +131,15 @@ int cmd_create(const Args& args) {
     if (format == "raw") {
       HostFile file = HostFile::create(filename);
       file.truncate(*size);
+      if (qcow2.preallocation == Qcow2Preallocation::Falloc && !file.allocate(0, *size)) {
+        throw BlockError("Could not preallocate data for the new file");
+      }
+      if (qcow2.preallocation == Qcow2Preallocation::Full) {
+        std::vector<uint8_t> zeroes(std::min<uint64_t>(*size, 1 << 20), 0);
+        for (uint64_t at = 0; at < *size; at += zeroes.size()) {
+          file.write_at(at, std::span(zeroes.data(), std::min<uint64_t>(zeroes.size(), *size - at)));
+        }
+      }
     } else {
       qcow2.size_bytes = *size;
       qcow2.backing_file = backing_file;
