@@ -64,6 +64,11 @@ struct BlockOpenOptions {
   bool no_backing = false;
   // Skip QEMU's advisory image locks (qemu-img -U, "force share").
   bool force_share = false;
+  // -drive snapshot=on / -snapshot: the image is opened read-only under a
+  // temporary qcow2 overlay that takes the writes; the overlay is deleted
+  // as soon as it is open (in $TMPDIR, else /var/tmp, as QEMU does), so
+  // nothing is left behind however vireo exits.
+  bool snapshot = false;
 };
 
 // Opens an image for a device. Throws BlockError naming the file and the

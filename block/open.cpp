@@ -1,6 +1,10 @@
 // open_block_backend(): format probing, backing chains, and the errors a
 // user sees when a file is missing or is not what -drive says it is.
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "block/block_backend.h"
@@ -100,7 +104,42 @@ std::unique_ptr<BlockBackend> open_at_depth(const BlockOpenOptions& options, int
 }  // namespace
 
 std::unique_ptr<BlockBackend> open_block_backend(const BlockOpenOptions& options) {
-  return open_at_depth(options, 0);
+  if (!options.snapshot || options.read_only) return open_at_depth(options, 0);
+
+  // The image itself, read-only: its size and format for the overlay.
+  BlockOpenOptions base_options = options;
+  base_options.snapshot = false;
+  base_options.read_only = true;
+  std::string format = options.format.empty() ? probe_image_format(options.path) : options.format;
+  uint64_t size = open_at_depth(base_options, 0)->size_bytes();
+  char* absolute = realpath(options.path.c_str(), nullptr);
+  if (!absolute) throw BlockError(with_errno("Could not open '" + options.path + "'", errno));
+  std::string base_path = absolute;
+  free(absolute);
+
+  const char* tmpdir = std::getenv("TMPDIR");
+  std::string overlay_path = std::string(tmpdir && *tmpdir ? tmpdir : "/var/tmp") + "/vireo.XXXXXX";
+  int fd = mkstemp(overlay_path.data());
+  if (fd < 0) throw BlockError(with_errno("Could not create temporary overlay '" + overlay_path + "'", errno));
+  close(fd);
+  try {
+    Qcow2CreateOptions create;
+    create.size_bytes = size;
+    create.backing_file = base_path;
+    create.backing_format = format;
+    create_qcow2(overlay_path, create);
+    BlockOpenOptions overlay_options = options;
+    overlay_options.path = overlay_path;
+    overlay_options.format = "qcow2";
+    overlay_options.snapshot = false;
+    overlay_options.read_only = false;
+    std::unique_ptr<BlockBackend> overlay = open_at_depth(overlay_options, 0);
+    unlink(overlay_path.c_str());
+    return overlay;
+  } catch (...) {
+    unlink(overlay_path.c_str());
+    throw;
+  }
 }
 
 }  // namespace vireo

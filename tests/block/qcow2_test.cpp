@@ -453,3 +453,27 @@ TEST_CASE("qcow2: version 2 images with refcount growth and snapshots stay versi
   CHECK(read_all(*image, 0, 1 << 20) == pattern(1 << 20, 31));
   require_clean(*image);
 }
+
+TEST_CASE("snapshot=on: writes go to a temporary overlay that is already deleted", "[block]") {
+  TempDir dir;
+  vireo::test::write_file(dir.file("disk.raw"), pattern(1 << 20, 40));
+  setenv("TMPDIR", dir.file("").c_str(), 1);
+  {
+    auto image = open_block_backend({.path = dir.file("disk.raw"), .snapshot = true});
+    CHECK(!image->read_only());
+    CHECK(image->size_bytes() == 1 << 20);
+    image->write(1000, pattern(5000, 41));
+    auto expected = pattern(1 << 20, 40);
+    std::memcpy(&expected[1000], pattern(5000, 41).data(), 5000);
+    CHECK(read_all(*image, 0, 1 << 20) == expected);
+    // Only the image is in the directory: the overlay was unlinked.
+    size_t files = 0;
+    for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator(dir.file(""))) ++files;
+    CHECK(files == 1);
+    // Another reader may share the image meanwhile; a writer may not.
+    CHECK_NOTHROW(open_block_backend({.path = dir.file("disk.raw"), .read_only = true}));
+    CHECK_THROWS_AS(open_block_backend({.path = dir.file("disk.raw")}), BlockError);
+  }
+  unsetenv("TMPDIR");
+  CHECK(vireo::test::read_file(dir.file("disk.raw")) == pattern(1 << 20, 40));
+}
