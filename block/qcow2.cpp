@@ -108,6 +108,9 @@ std::shared_ptr<Qcow2Image::L2Table> Qcow2Image::load_l2(uint64_t l2_offset) {
   if (found != l2_cache_.end()) return found->second;
   if (l2_offset % cluster_size_ != 0) corrupt("L2 table offset " + hex(l2_offset) + " is not cluster aligned");
   if (l2_offset < cluster_size_) corrupt("L2 table overlaps the header");
+  // Past the end of the file it could only read as zeroes, and writing it
+  // in place would grow the file to wherever a corrupt entry points.
+  if (l2_offset / cluster_size_ >= host_end_cluster_) corrupt("L2 table at " + hex(l2_offset) + " lies past the end of the image");
   std::vector<uint8_t> bytes(cluster_size_);
   file_.read_at(l2_offset, bytes);
   auto table = std::make_shared<L2Table>();

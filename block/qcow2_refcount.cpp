@@ -45,7 +45,8 @@ void Qcow2Image::set_refcount_entry(std::vector<uint8_t>& block, uint64_t index,
 std::vector<uint8_t>* Qcow2Image::load_refcount_block(uint64_t block_offset) {
   auto found = refcount_block_cache_.find(block_offset);
   if (found != refcount_block_cache_.end()) return &found->second;
-  if (block_offset % cluster_size_ != 0 || block_offset < cluster_size_) {
+  if (block_offset % cluster_size_ != 0 || block_offset < cluster_size_ ||
+      block_offset / cluster_size_ >= host_end_cluster_) {
     corrupt("refcount block offset " + std::to_string(block_offset) + " is invalid");
   }
   std::vector<uint8_t> block(cluster_size_);

@@ -477,3 +477,18 @@ TEST_CASE("snapshot=on: writes go to a temporary overlay that is already deleted
   unsetenv("TMPDIR");
   CHECK(vireo::test::read_file(dir.file("disk.raw")) == pattern(1 << 20, 40));
 }
+
+TEST_CASE("qcow2: tables pointing past the end of the file are corruption, not growth", "[block][qcow2]") {
+  TempDir dir;
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20});
+  auto bytes = vireo::test::read_file(dir.file("a.qcow2"));
+  // Refcount table entry 0 -> a block at 2^40.
+  std::fill(bytes.begin() + 0x10000, bytes.begin() + 0x10008, uint8_t{0});
+  bytes[0x10000 + 2] = 0x01;
+  vireo::test::write_file(dir.file("a.qcow2"), bytes);
+  {
+    auto image = open_rw(dir.file("a.qcow2"));
+    CHECK_THROWS_AS(image->write(0, pattern(512, 50)), BlockError);
+  }
+  CHECK(std::filesystem::file_size(dir.file("a.qcow2")) == bytes.size());
+}
