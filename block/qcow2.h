@@ -134,8 +134,8 @@ class Qcow2Image final : public BlockBackend {
   void delete_snapshot(const std::string& name);
 
  private:
-  // One cached table: L2 entries in host byte order, or a refcount block's
-  // raw bytes.
+  // A cached L2 table, entries in host byte order (refcount blocks are
+  // cached as their on-disk bytes in refcount_block_cache_).
   struct L2Table {
     std::vector<uint64_t> entries;
   };

@@ -261,7 +261,17 @@ def main():
                       f"compare {a} {b}: {q.stdout_text.strip()!r} as qemu-img", q.describe() + "\n" + v.describe())
 
     # --- info --output=json keys ------------------------------------------
-    for name in ["vireo-0.qcow2", "chain-top.qcow2", "q-v2.qcow2", "q-lazy.qcow2", "source.raw"]:
+    # A dirty image (lazy refcounts, not shut down cleanly): the dirty bit.
+    if os.path.exists(path("q-lazy.qcow2")):
+        shutil.copy(path("q-lazy.qcow2"), path("q-dirty.qcow2"))
+        with open(path("q-dirty.qcow2"), "r+b") as f:
+            f.seek(79)
+            f.write(b"\x01")
+        q = run(["qemu-img", "info", path("q-dirty.qcow2")])
+        v = run([vireo_img, "info", path("q-dirty.qcow2")])
+        results.check(q.returncode == 0 and q.stdout == v.stdout and "cleanly shut down: no" in v.stdout_text,
+                      "info on a dirty image prints what qemu-img prints", q.describe() + "\n" + v.describe())
+    for name in ["vireo-0.qcow2", "chain-top.qcow2", "q-v2.qcow2", "q-lazy.qcow2", "q-dirty.qcow2", "q-snap.qcow2", "source.raw"]:
         if not os.path.exists(path(name)):
             continue
         q = run(["qemu-img", "info", "--output=json", path(name)])

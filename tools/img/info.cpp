@@ -54,13 +54,13 @@ void print_human(const ImageFacts& f) {
   std::printf("disk size: %s\n", size_to_str(f.actual_size).c_str());
   if (!f.is_qcow2) return;
   std::printf("cluster_size: %llu\n", static_cast<unsigned long long>(f.cluster_size));
+  if (f.dirty) std::printf("cleanly shut down: no\n");
   if (!f.header.backing_file.empty()) {
     std::printf("backing file: %s", f.header.backing_file.c_str());
     if (f.full_backing_filename != f.header.backing_file) std::printf(" (actual path: %s)", f.full_backing_filename.c_str());
     std::printf("\n");
     if (!f.header.backing_format.empty()) std::printf("backing file format: %s\n", f.header.backing_format.c_str());
   }
-  if (f.dirty) std::printf("cleanly shut down: no\n");
   if (!f.snapshots.empty()) print_snapshot_list(f.snapshots);
   std::printf("Format specific information:\n");
   bool v3 = f.header.version >= 3;
