@@ -59,10 +59,29 @@ struct BlockOpenOptions {
   std::string format;  // "raw", "qcow2", or empty to probe
   bool read_only = false;
   CacheMode cache = CacheMode::Writeback;
+  // Open a qcow2 image without its backing file (vireo-img info, check,
+  // rebase -u): reads of unallocated clusters then return zeroes.
+  bool no_backing = false;
+  // Skip QEMU's advisory image locks (qemu-img -U, "force share").
+  bool force_share = false;
+  // -drive snapshot=on / -snapshot: the image is opened read-only under a
+  // temporary qcow2 overlay that takes the writes; the overlay is deleted
+  // as soon as it is open (in $TMPDIR, else /var/tmp, as QEMU does), so
+  // nothing is left behind however vireo exits.
+  bool snapshot = false;
 };
 
 // Opens an image for a device. Throws BlockError naming the file and the
 // reason (missing, wrong format, locked by another process, corrupt).
+// With an empty format, a file that starts with the qcow2 magic opens as
+// qcow2 and anything else as raw. Backing files open read-only.
 std::unique_ptr<BlockBackend> open_block_backend(const BlockOpenOptions& options);
+
+// The format open_block_backend() would pick for the file: "qcow2" or "raw".
+std::string probe_image_format(const std::string& path);
+
+// A backing file name as the overlay at `image_path` means it: relative
+// names are relative to the overlay's directory (qcow2.txt, QEMU).
+std::string resolve_backing_path(const std::string& image_path, const std::string& backing_name);
 
 }  // namespace vireo
