@@ -170,7 +170,13 @@ inline __attribute__((always_inline)) void Interpreter::execute(Block& block) {
   cpu_.end_block = false;
   const Insn* insn = block.insns.data();
   const Insn* end = insn + block.insns.size();
-  if (cpu_.interrupt_shadow) end = insn + 1;  // one instruction, then interrupts may come
+  if (cpu_.interrupt_shadow) [[unlikely]] {
+    // The instruction after STI (with IF clear), MOV SS or POP SS runs
+    // before any interrupt (SDM vol. 3 §6.8.3): one instruction, then the
+    // outer loop may deliver. It may set a new shadow itself.
+    end = insn + 1;
+    cpu_.interrupt_shadow = false;
+  }
   const Insn* first = insn;
   try {
     for (; insn != end; ++insn) {
@@ -186,7 +192,6 @@ inline __attribute__((always_inline)) void Interpreter::execute(Block& block) {
     throw;
   }
   cpu_.instructions += static_cast<uint64_t>(insn - first);
-  if (insn != first) cpu_.interrupt_shadow = cpu_.interrupt_shadow && (insn - first) == 0;
 }
 
 void Interpreter::deliver_fault(const GuestFault& fault) {

@@ -68,6 +68,12 @@ class Guest {
   }
 
   void put64(uint64_t address, uint64_t value) { std::memcpy(ram_ + address, &value, 8); }
+  void put8(uint64_t address, uint8_t value) { ram_[address] = value; }
+  uint64_t get64(uint64_t address) const {
+    uint64_t v;
+    std::memcpy(&v, ram_ + address, 8);
+    return v;
+  }
   uint32_t get32(uint64_t address) const {
     uint32_t v;
     std::memcpy(&v, ram_ + address, 4);
@@ -382,6 +388,43 @@ TEST_CASE("protection: CR8 is the local APIC's TPR[7:4] in both directions", "[p
   apic.registers().write(0x80, 4, 0x50);
   CHECK(apic.read_cr8() == 5);
   CHECK(read_msr(g.cpu, 0x6e0) == 0);  // TSC-deadline mode is off: reads 0
+  g.cpu.interrupts = nullptr;
+}
+
+// An interrupt the controller raised while IF was clear is taken right
+// after STI and the one instruction its shadow covers, not blocks later.
+class HeldInterrupt final : public LocalInterruptController {
+ public:
+  explicit HeldInterrupt(Interpreter& interpreter) : interpreter_(interpreter) {}
+  int pending_vector() override { return taken_ ? -1 : 0x40; }
+  int acknowledge() override {
+    taken_ = true;
+    interpreter_.post_event(kEventKick);  // ends run() once it is delivered
+    return 0x40;
+  }
+  BusDevice& registers() override { std::abort(); }
+  void apic_base_changed(uint64_t) override {}
+
+ private:
+  Interpreter& interpreter_;
+  bool taken_ = false;
+};
+
+TEST_CASE("interrupts: a held interrupt comes right after STI's shadow", "[protection]") {
+  Guest g;
+  g.long_mode(0);
+  Interpreter interpreter(g.cpu);
+  HeldInterrupt controller(interpreter);
+  g.cpu.interrupts = &controller;
+  // sti; nop; loop: inc rax; jmp loop   (IF is clear to begin with)
+  const uint8_t code[] = {0xfb, 0x90, 0x48, 0xff, 0xc0, 0xeb, 0xfb};
+  for (size_t n = 0; n < sizeof code; ++n) g.put8(kCode + n, code[n]);
+  g.put8(kCode + 0x800, 0xf4);  // the handler: hlt
+  g.cpu.rip = kCode;
+  g.cpu.gpr[kRax] = 0;
+  CHECK(interpreter.run() == RunResult::Kicked);
+  CHECK(g.cpu.gpr[kRax] == 0);  // the loop never ran: the nop was the last before the interrupt
+  CHECK(g.get64(g.cpu.gpr[kRsp]) == kCode + 2);  // return address: after the nop
   g.cpu.interrupts = nullptr;
 }
 
