@@ -290,8 +290,13 @@ void PcMachine::create_serial_ports() {
 }
 
 void PcMachine::create_user_devices() {
+  std::vector<std::string> ids;
   for (const DeviceSpec& spec : config_.devices) {
     try {
+      if (auto id = spec.properties.get("id")) {
+        if (std::find(ids.begin(), ids.end(), *id) != ids.end()) throw Error("Duplicate ID '" + *id + "' for device");
+        ids.push_back(*id);
+      }
       if (spec.driver == "isa-debug-exit") {
         for (const KeyValue& kv : spec.properties.items()) {
           if (kv.key != "driver" && kv.key != "iobase" && kv.key != "iosize" && kv.key != "id") {

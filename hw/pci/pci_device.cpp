@@ -122,10 +122,21 @@ uint8_t PciDevice::config_byte(unsigned offset) const {
   return offset < pci::kConfigSize ? config_[offset] : 0xff;
 }
 
+void PciDevice::store_config(unsigned offset, unsigned size, uint32_t value) {
+  std::lock_guard lock(config_mutex_);
+  put_config(offset, size, value);
+}
+
+uint32_t PciDevice::load_config(unsigned offset, unsigned size) const {
+  std::lock_guard lock(config_mutex_);
+  return get_config(offset, size);
+}
+
 uint32_t PciDevice::config_read(unsigned offset, unsigned size) {
   if (size == 0 || size > 4 || offset >= pci::kConfigSize || size > pci::kConfigSize - offset) {
     return 0xffffffff;
   }
+  before_config_read(offset, size);
   std::lock_guard lock(config_mutex_);
   return get_config(offset, size);
 }

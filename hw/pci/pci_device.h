@@ -137,6 +137,7 @@ class PciDevice {
   // A 32-bit message address + 16-bit data MSI capability with one vector
   // (PCI 3.0 §6.8.1); returns its offset.
   unsigned add_msi_capability();
+  unsigned last_capability() const { return last_capability_; }
   void set_interrupt_pin(uint8_t pin);  // 1 = INTA# ... 4 = INTD#, 0 = none
 
   void set_writable(unsigned offset, unsigned size, uint32_t mask);
@@ -145,6 +146,16 @@ class PciDevice {
   void capture_reset_image() { reset_image_ = config_; }
   void put_config(unsigned offset, unsigned size, uint32_t value);  // ignores write masks
   uint32_t get_config(unsigned offset, unsigned size) const;
+
+  // Before the guest reads bytes [offset, offset + size), for registers
+  // whose value is produced on demand; the header lock is not held, and
+  // store_config() may refresh them. Default: nothing.
+  virtual void before_config_read(unsigned offset, unsigned size) {
+    (void)offset;
+    (void)size;
+  }
+  void store_config(unsigned offset, unsigned size, uint32_t value);  // put_config under the lock
+  uint32_t load_config(unsigned offset, unsigned size) const;         // get_config under the lock
 
   // After the guest changed bytes [offset, offset + size); the header
   // lock is not held. Default: nothing.

@@ -49,6 +49,15 @@ VirtioPci::VirtioPci(std::string name, VirtioDevice& device, GuestMemory& memory
   add_virtio_capability(kCapIsr, kIsrOffset, kStructureSize);
   add_virtio_capability(kCapDevice, kDeviceConfigOffset, kStructureSize);
   add_virtio_capability(kCapNotify, kNotifyOffset, kStructureSize, 4);
+  // VIRTIO_PCI_CAP_PCI_CFG (§4.1.4.9): a window onto the BARs through
+  // configuration space, for firmware that cannot map them. The driver
+  // picks bar, offset and length, then reads or writes pci_cfg_data.
+  add_virtio_capability(kCapPciConfig, 0, 0, 4);
+  pci_cfg_capability_ = last_capability();
+  set_writable(pci_cfg_capability_ + 4, 1, 0xff);
+  set_writable(pci_cfg_capability_ + 8, 4, 0xffffffff);
+  set_writable(pci_cfg_capability_ + 12, 4, 0xffffffff);
+  set_writable(pci_cfg_capability_ + 16, 4, 0xffffffff);
   capture_reset_image();
   for (SplitVirtqueue& q : queues_) q.size = device_.queue_max_size();
 
@@ -72,7 +81,7 @@ void VirtioPci::add_virtio_capability(uint8_t cfg_type, uint64_t offset, uint64_
   const unsigned at = add_capability(pci::kCapVendor, cap_length);
   put_config(at + 2, 1, cap_length);
   put_config(at + 3, 1, cfg_type);
-  put_config(at + 4, 1, kModernBar);
+  put_config(at + 4, 1, cfg_type == kCapPciConfig ? 0 : kModernBar);
   put_config(at + 8, 4, static_cast<uint32_t>(offset));
   put_config(at + 12, 4, static_cast<uint32_t>(length));
   if (cfg_type == kCapNotify) put_config(at + 16, 4, kNotifyOffMultiplier);
@@ -81,8 +90,42 @@ void VirtioPci::add_virtio_capability(uint8_t cfg_type, uint64_t offset, uint64_
 void VirtioPci::config_written(unsigned offset, unsigned size) {
   const unsigned control = msix_capability_ + 2;
   if (offset < control + 2 && offset + size > control) {
-    msix_.set_control(static_cast<uint16_t>(config_read(control, 2)));
+    msix_.set_control(static_cast<uint16_t>(load_config(control, 2)));
   }
+  const unsigned data = pci_cfg_capability_ + 16;
+  if (offset < data + 4 && offset + size > data) {
+    // §4.1.4.9.2: a write to pci_cfg_data writes cap.length of its bytes
+    // to the selected BAR offset.
+    uint64_t bar_offset;
+    unsigned length;
+    if (BusDevice* window = pci_cfg_window(bar_offset, length)) {
+      window->write(bar_offset, length, load_config(data, length));
+    }
+  }
+}
+
+void VirtioPci::before_config_read(unsigned offset, unsigned size) {
+  const unsigned data = pci_cfg_capability_ + 16;
+  if (offset < data + 4 && offset + size > data) {
+    // §4.1.4.9.2: a read of pci_cfg_data first reads cap.length bytes from
+    // the selected BAR offset into it.
+    uint64_t bar_offset;
+    unsigned length;
+    if (BusDevice* window = pci_cfg_window(bar_offset, length)) {
+      store_config(data, length, static_cast<uint32_t>(window->read(bar_offset, length)));
+    }
+  }
+}
+
+BusDevice* VirtioPci::pci_cfg_window(uint64_t& offset, unsigned& length) {
+  const unsigned bar = load_config(pci_cfg_capability_ + 4, 1);
+  offset = load_config(pci_cfg_capability_ + 8, 4);
+  length = load_config(pci_cfg_capability_ + 12, 4);
+  // Lengths of 1, 2 or 4, aligned to themselves, inside the BAR (§4.1.4.9.1).
+  if ((length != 1 && length != 2 && length != 4) || offset % length != 0) return nullptr;
+  if (bar == kModernBar && offset + length <= kModernBarSize) return &modern_;
+  if (bar == kMsixBar && offset + length <= kMsixBarSize) return &msix_;
+  return nullptr;
 }
 
 void VirtioPci::reset() {
@@ -260,6 +303,7 @@ void VirtioPci::reset_device_locked() {
     q.size = device_.queue_max_size();
   }
   device_.reset();
+  std::lock_guard isr_lock(isr_mutex_);
   isr_ = 0;
   set_intx(false);
 }
@@ -280,14 +324,16 @@ void VirtioPci::interrupt_locked(uint16_t msix_vector, uint8_t isr_bit) {
     if (msix_vector != kNoVector) msix_.notify(msix_vector);
     return;
   }
-  isr_.fetch_or(isr_bit);
+  std::lock_guard lock(isr_mutex_);
+  isr_ |= isr_bit;
   set_intx(true);
 }
 
 uint8_t VirtioPci::isr_read() {
   // Reading the ISR acknowledges it and de-asserts INTx# (§4.1.4.5.1).
-  std::lock_guard lock(state_mutex_);
-  const uint8_t value = isr_.exchange(0);
+  std::lock_guard lock(isr_mutex_);
+  const uint8_t value = isr_;
+  isr_ = 0;
   if (value != 0) set_intx(false);
   return value;
 }

@@ -11,9 +11,13 @@
 // Threads: vCPU threads reach the BARs and configuration space; the I/O
 // thread pops, serves and completes requests. state_mutex_ guards status,
 // features and queues; the I/O thread holds it while it serves one chain,
-// so a reset waits for the request in flight and never races it. Lock
-// order: state_mutex_, then the MSI-X table's, then the PCI bus's INTx
-// lock and the interrupt controllers'.
+// so a reset waits for the request in flight and never races it. The
+// paths a vCPU takes while requests run — queue notify, ISR read, device
+// configuration read, MSI-X table — do not take it, so a vCPU never waits
+// for host I/O there; only common-configuration accesses (set-up, reset)
+// may. isr_mutex_ keeps the ISR and the INTx# level consistent. Lock
+// order: state_mutex_, isr_mutex_, the MSI-X table's, then the PCI bus's
+// INTx lock and the interrupt controllers'.
 #pragma once
 
 #include <atomic>
@@ -75,6 +79,7 @@ class VirtioPci final : public PciDevice {
   static constexpr uint8_t kCapNotify = 2;
   static constexpr uint8_t kCapIsr = 3;
   static constexpr uint8_t kCapDevice = 4;
+  static constexpr uint8_t kCapPciConfig = 5;
 
   VirtioPci(std::string name, VirtioDevice& device, GuestMemory& memory);
   ~VirtioPci() override;
@@ -91,6 +96,7 @@ class VirtioPci final : public PciDevice {
 
  protected:
   void config_written(unsigned offset, unsigned size) override;
+  void before_config_read(unsigned offset, unsigned size) override;
 
  private:
   // BAR 4, dispatching to the four structures.
@@ -105,6 +111,9 @@ class VirtioPci final : public PciDevice {
   };
 
   void add_virtio_capability(uint8_t cfg_type, uint64_t offset, uint64_t length, unsigned extra = 0);
+  // The BAR window that VIRTIO_PCI_CAP_PCI_CFG's bar/offset/length select,
+  // or null (with `offset` unset) if they do not name a valid access.
+  BusDevice* pci_cfg_window(uint64_t& offset, unsigned& length);
   uint64_t common_read(uint64_t offset, unsigned size);
   void common_write(uint64_t offset, unsigned size, uint64_t value);
   uint8_t isr_read();
@@ -122,6 +131,7 @@ class VirtioPci final : public PciDevice {
   ModernRegion modern_{*this};
   MsixTable msix_;
   unsigned msix_capability_ = 0;
+  unsigned pci_cfg_capability_ = 0;  // struct virtio_pci_cfg_cap
 
   std::mutex state_mutex_;
   uint8_t status_ = 0;
@@ -132,7 +142,8 @@ class VirtioPci final : public PciDevice {
   uint16_t queue_select_ = 0;
   uint8_t config_generation_ = 0;
   std::vector<SplitVirtqueue> queues_;
-  std::atomic<uint8_t> isr_{0};
+  std::mutex isr_mutex_;
+  uint8_t isr_ = 0;
   RateLimitedLog log_{1};
 
   // The I/O thread's wake-up: one bit per notified queue.

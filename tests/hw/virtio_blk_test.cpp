@@ -343,3 +343,25 @@ TEST_CASE("Queue enable with rings outside RAM needs reset instead of using them
   rig.set_common(VirtioPci::kQueueSize, 2, 4096);
   CHECK(rig.common(VirtioPci::kQueueSize, 2) == kQueueSize);
 }
+
+TEST_CASE("VIRTIO_PCI_CAP_PCI_CFG reaches the BARs through configuration space") {
+  Rig rig;
+  const unsigned cap = rig.capability(pci::kCapVendor, VirtioPci::kCapPciConfig);
+  REQUIRE(cap != 0);
+  CHECK(rig.pci->config_read(cap + 2, 1) == 20);
+  // Read num_queues (common config 0x12, 2 bytes) through the window.
+  rig.pci->config_write(cap + 4, 1, VirtioPci::kModernBar);
+  rig.pci->config_write(cap + 8, 4, VirtioPci::kCommonOffset + VirtioPci::kNumQueues);
+  rig.pci->config_write(cap + 12, 4, 2);
+  CHECK(rig.pci->config_read(cap + 16, 2) == 1);
+  // Write the device status through it.
+  rig.pci->config_write(cap + 8, 4, VirtioPci::kCommonOffset + VirtioPci::kDeviceStatus);
+  rig.pci->config_write(cap + 12, 4, 1);
+  rig.pci->config_write(cap + 16, 1, virtio::kStatusAcknowledge);
+  CHECK(rig.status() == virtio::kStatusAcknowledge);
+  // A misaligned or oversized selection reaches nothing.
+  rig.pci->config_write(cap + 8, 4, VirtioPci::kModernBarSize - 1);
+  rig.pci->config_write(cap + 12, 4, 4);
+  rig.pci->config_write(cap + 16, 4, 0xffffffff);
+  CHECK(rig.status() == virtio::kStatusAcknowledge);
+}

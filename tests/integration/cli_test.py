@@ -80,6 +80,13 @@ def main():
         (drive_none + ["-device", "virtio-blk-pci,drive=d0,bogus=1"],
          "Property 'virtio-blk-pci.bogus' not found", True),
         (drive_none + ["-device", "virtio-blk-pci"], "-device virtio-blk-pci: drive property not set", True),
+        (drive_none + ["-drive", f"file={image},format=raw,if=none,id=d1",
+                       "-device", "virtio-blk-pci,drive=d0,id=x", "-device", "virtio-blk-pci,drive=d1,id=x"],
+         "Duplicate ID 'x' for device", True),
+        (drive_none + ["-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0"],
+         "Drive 'd0' is already in use by another device", False),
+        (["-drive", f"file={image},format=raw,if=virtio,id=d0", "-device", "virtio-blk-pci,drive=d0"],
+         "Drive 'd0' is already in use because it has been automatically connected", False),
         # QEMU appends ",id=(null)" to the occupant's name.
         (drive_none + ["-device", "virtio-blk-pci,drive=d0,addr=0"],
          "PCI: slot 0 function 0 not available for virtio-blk-pci, in use by i440FX", False),
