@@ -72,7 +72,7 @@ VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, bool read_only, std:
 }
 
 uint64_t VirtioBlk::device_features() const {
-  uint64_t features = virtio::kFeatureVersion1 | virtio::kFeatureIndirectDesc | kFeatureSegMax |
+  uint64_t features = virtio::kFeatureVersion1 | virtio::kFeatureIndirectDesc | virtio::kFeatureEventIdx | kFeatureSegMax |
                       kFeatureBlkSize | kFeatureFlush;
   if (read_only_) return features | kFeatureRo;
   return features | kFeatureDiscard | kFeatureWriteZeroes;

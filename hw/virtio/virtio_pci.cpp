@@ -282,6 +282,7 @@ void VirtioPci::write_status_locked(uint8_t status) {
       status = static_cast<uint8_t>(status & ~virtio::kStatusFeaturesOk);
     } else {
       device_.set_driver_features(driver_features_);
+      for (SplitVirtqueue& q : queues_) q.event_idx = (driver_features_ & virtio::kFeatureEventIdx) != 0;
     }
   }
   status_ = static_cast<uint8_t>(status | (status_ & virtio::kStatusNeedsReset));
@@ -373,15 +374,21 @@ void VirtioPci::io_thread_main() {
 
 void VirtioPci::serve_queue(unsigned index) {
   bool completed = false;
+  uint16_t used_before = 0;
   for (;;) {
     std::lock_guard lock(state_mutex_);
     const bool running = (status_ & virtio::kStatusDriverOk) && !(status_ & virtio::kStatusNeedsReset);
     SplitVirtqueue& queue = queues_[index];
     if (!running || !queue.enabled) return;
+    if (!completed) used_before = queue.used_index();
     try {
       VirtqChain chain;
       if (!queue.pop(memory_, chain)) {
-        if (completed && queue.driver_wants_interrupt(memory_)) interrupt_locked(queue.msix_vector, kIsrQueue);
+        if (queue.arm_notification(memory_)) continue;  // more arrived meanwhile
+        // One interrupt per batch of completions.
+        if (completed && queue.driver_wants_interrupt(memory_, used_before)) {
+          interrupt_locked(queue.msix_vector, kIsrQueue);
+        }
         return;
       }
       const uint32_t written = device_.handle_request(index, chain, memory_);

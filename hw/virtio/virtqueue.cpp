@@ -181,11 +181,28 @@ void SplitVirtqueue::push(GuestMemory& memory, uint16_t head, uint32_t written) 
   }
 }
 
-bool SplitVirtqueue::driver_wants_interrupt(const GuestMemory& memory) const {
-  // Order the used index store before reading the driver's flags (§2.7.7.2).
+bool SplitVirtqueue::driver_wants_interrupt(const GuestMemory& memory, uint16_t old_used) const {
+  // Order the used index store before reading the driver's fields (§2.7.7.2).
   std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (event_idx) {
+    const uint16_t used_event = read_u16(memory, driver_area + 4 + 2 * uint64_t{size}, "used_event");
+    // vring_need_event: did the index step over used_event?
+    return static_cast<uint16_t>(used_idx_ - used_event - 1) < static_cast<uint16_t>(used_idx_ - old_used);
+  }
   const uint16_t flags = read_u16(memory, driver_area, "available ring flags");
   return !(flags & virtq::kAvailNoInterrupt);
+}
+
+bool SplitVirtqueue::arm_notification(GuestMemory& memory) {
+  if (!event_idx) return false;
+  const uint64_t avail_event = device_area + 4 + 8 * uint64_t{size};
+  if (!memory.write(avail_event, &last_avail_idx_, sizeof last_avail_idx_)) {
+    throw VirtqueueError("avail_event at " + hex(avail_event) + " is outside guest RAM");
+  }
+  // The driver reads avail_event after publishing its index; we read its
+  // index after publishing avail_event, so one of us sees the other.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  return read_u16(memory, driver_area + 2, "available ring index") != last_avail_idx_;
 }
 
 }  // namespace vireo

@@ -63,6 +63,9 @@ class SplitVirtqueue {
   uint64_t driver_area = 0;       // queue_driver: the available ring
   uint64_t device_area = 0;       // queue_device: the used ring
   uint16_t msix_vector = 0xffff;
+  // VIRTIO_F_EVENT_IDX negotiated: the rings' used_event / avail_event
+  // fields replace the flags for suppressing notifications (§2.7.10).
+  bool event_idx = false;
 
   void reset();
   // Checks the rings' alignment and that they lie in RAM (§2.7.1-2.7.2);
@@ -73,9 +76,16 @@ class SplitVirtqueue {
   bool pop(const GuestMemory& memory, VirtqChain& chain);
   // Returns a chain with `written` bytes written into its writable buffers.
   void push(GuestMemory& memory, uint16_t head, uint32_t written);
-  // Whether the driver wants an interrupt for what was pushed (it can ask
-  // for none with VIRTQ_AVAIL_F_NO_INTERRUPT, §2.7.7.1).
-  bool driver_wants_interrupt(const GuestMemory& memory) const;
+  // Whether the driver wants an interrupt now that the used index moved
+  // from `old_used` to used_index(): with EVENT_IDX, when the move passed
+  // its used_event (§2.7.10); otherwise unless it set
+  // VIRTQ_AVAIL_F_NO_INTERRUPT (§2.7.7.1).
+  bool driver_wants_interrupt(const GuestMemory& memory, uint16_t old_used) const;
+  // With EVENT_IDX, after finding the queue empty: asks the driver to
+  // notify when it adds past what we have taken (avail_event), then
+  // returns whether buffers arrived meanwhile, so none are left waiting
+  // for a notification the driver decided not to send (§2.7.10).
+  bool arm_notification(GuestMemory& memory);
 
   uint16_t last_available_index() const { return last_avail_idx_; }
   uint16_t used_index() const { return used_idx_; }

@@ -64,18 +64,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   queue.device_area = u16_at(data + 5) * 2ull;
   queue.enabled = true;
   const bool validate_first = data[7] & 1;
+  queue.event_idx = (data[7] & 4) != 0;
   VirtioBlk blk(std::make_unique<ScratchDisk>(), (data[7] & 2) != 0, "fuzz");
   try {
     if (validate_first) queue.validate(memory);
+    const uint16_t used_before = queue.used_index();
     for (int i = 0; i < 64; ++i) {
       VirtqChain chain;
-      if (!queue.pop(memory, chain)) break;
+      if (!queue.pop(memory, chain)) {
+        if (!queue.arm_notification(memory)) break;
+        continue;
+      }
       if (chain.buffers.size() > queue.size) std::abort();  // the bound pop promises
       const uint32_t written = blk.handle_request(0, chain, memory);
       if (written > chain.writable_bytes) std::abort();
       queue.push(memory, chain.head, written);
     }
-    (void)queue.driver_wants_interrupt(memory);
+    (void)queue.driver_wants_interrupt(memory, used_before);
   } catch (const VirtqueueError&) {
     // The transport would set DEVICE_NEEDS_RESET here.
   }

@@ -39,7 +39,45 @@ TEST_CASE("A readable + writable chain pops with its buffers in order, and push 
   q.push(ram.memory, chain.head, 513);
   CHECK(b.used_idx() == 1);
   CHECK(b.used_elem(0) == std::pair<uint32_t, uint32_t>{2, 513});
-  CHECK(q.driver_wants_interrupt(ram.memory));
+  CHECK(q.driver_wants_interrupt(ram.memory, 0));
+  // VIRTQ_AVAIL_F_NO_INTERRUPT: no interrupt wanted.
+  const uint16_t no_interrupt = virtq::kAvailNoInterrupt;
+  ram.memory.write(b.avail, &no_interrupt, 2);
+  CHECK_FALSE(q.driver_wants_interrupt(ram.memory, 0));
+  CHECK_FALSE(q.arm_notification(ram.memory));  // without EVENT_IDX: nothing to arm
+}
+
+TEST_CASE("EVENT_IDX: interrupts when the used index passes used_event; avail_event is armed") {
+  TestRam ram;
+  VirtqBuilder b(ram.memory, 8, kRingBase);
+  SplitVirtqueue q;
+  b.configure(q);
+  q.event_idx = true;
+  b.set_desc(0, kData, 8, 0);
+  auto set_used_event = [&](uint16_t v) { ram.memory.write(b.avail + 4 + 2 * 8, &v, 2); };
+  auto avail_event = [&] {
+    uint16_t v = 0;
+    ram.memory.read(b.used + 4 + 8 * 8, &v, 2);
+    return v;
+  };
+  VirtqChain chain;
+  for (int i = 0; i < 3; ++i) {
+    b.make_available(0);
+    REQUIRE(q.pop(ram.memory, chain));
+    q.push(ram.memory, 0, 0);
+  }
+  // Used index went 0 -> 3.
+  set_used_event(5);
+  CHECK_FALSE(q.driver_wants_interrupt(ram.memory, 0));  // wants one after entry 5
+  set_used_event(2);
+  CHECK(q.driver_wants_interrupt(ram.memory, 0));  // 2 was passed
+  CHECK_FALSE(q.driver_wants_interrupt(ram.memory, 3));  // nothing new since 3
+  // Empty queue: avail_event = what was taken, and no race.
+  CHECK_FALSE(q.arm_notification(ram.memory));
+  CHECK(avail_event() == 3);
+  // A buffer that arrived before the arm is reported, not left waiting.
+  b.make_available(0);
+  CHECK(q.arm_notification(ram.memory));
 }
 
 TEST_CASE("Indirect descriptor tables are followed") {
