@@ -363,14 +363,30 @@ std::vector<uint8_t> build_acpi_tables(uint64_t base, const AcpiConfig& config) 
   b.u8(1);     // LINT1
   finish_table(b, madt);
 
-  // RSDT (32-bit pointers) and XSDT (64-bit) list the FADT and the MADT.
+  // HPET (IA-PC HPET specification 1.0a §3.2.4): where the event timer
+  // block is and what it can do.
+  std::vector<size_t> tables = {fadt, madt};
+  if (config.hpet_address != 0) {
+    size_t hpet = begin_table(b, "HPET", 1);
+    b.u32(config.hpet_block_id);
+    b.u8(0);   // address space: system memory (a generic address structure)
+    b.u8(64);  // register width
+    b.u8(0);   // bit offset
+    b.u8(0);   // access size: undefined (legacy)
+    b.u64(config.hpet_address);
+    b.u8(0);   // HPET number
+    b.u16(0);  // minimum periodic tick, in counter ticks (no minimum)
+    b.u8(0);   // page protection: none
+    finish_table(b, hpet);
+    tables.push_back(hpet);
+  }
+
+  // RSDT (32-bit pointers) and XSDT (64-bit) list the tables above.
   size_t rsdt = begin_table(b, "RSDT", 1);
-  b.u32(static_cast<uint32_t>(base + fadt));
-  b.u32(static_cast<uint32_t>(base + madt));
+  for (size_t t : tables) b.u32(static_cast<uint32_t>(base + t));
   finish_table(b, rsdt);
   size_t xsdt = begin_table(b, "XSDT", 1);
-  b.u64(base + fadt);
-  b.u64(base + madt);
+  for (size_t t : tables) b.u64(base + t);
   finish_table(b, xsdt);
 
   b.set_u32(16, static_cast<uint32_t>(base + rsdt));

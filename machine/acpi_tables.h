@@ -1,7 +1,8 @@
 // The ACPI tables a directly booted kernel finds (ACPI 6.4 ch. 5): RSDP,
 // RSDT/XSDT, FADT with FACS and a DSDT holding \_S5 and the PCI root
-// bridge \_SB.PCI0, and a MADT listing the
-// local APICs, the IOAPIC and QEMU's pc interrupt overrides. With -bios the
+// bridge \_SB.PCI0, a MADT listing the
+// local APICs, the IOAPIC and QEMU's pc interrupt overrides, and an HPET
+// table. With -bios the
 // firmware builds its own; this is for -kernel, as Firecracker and
 // cloud-hypervisor do.
 #pragma once
@@ -24,6 +25,10 @@ struct AcpiConfig {
   uint64_t pci_mmio_end = 0xfebfffff;
   // The IOAPIC pin of PIRQA#; B-D follow (the _PRT's GSIs).
   unsigned pci_pirq_gsi_base = 16;
+  // The HPET's MMIO block and the low half of its GCAP_ID; no HPET table
+  // when the address is 0.
+  uint64_t hpet_address = 0;
+  uint32_t hpet_block_id = 0;
 };
 
 struct AcpiLayout {

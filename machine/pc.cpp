@@ -21,6 +21,7 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/piix3.h"
 #include "hw/rtc/mc146818.h"
+#include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
 #include "hw/virtio/virtio_blk.h"
 #include "hw/virtio/virtio_pci.h"
@@ -123,6 +124,13 @@ void PcMachine::map_ram() {
 
 IrqLine PcMachine::irq_line(unsigned gsi) {
   return IrqLine([this, gsi](bool level) { set_irq(gsi, level); });
+}
+
+IrqLine PcMachine::legacy_timer_irq_line(unsigned gsi) {
+  return IrqLine([this, gsi](bool level) {
+    if (hpet_ != nullptr && hpet_->legacy_replacement()) return;
+    set_irq(gsi, level);
+  });
 }
 
 void PcMachine::set_irq(unsigned gsi, bool level) {
@@ -234,6 +242,7 @@ void PcMachine::assign_pci_resources() {
 
 void PcMachine::create_devices() {
   create_serial_ports();
+  create_hpet();
   create_rtc();
 
   auto i8042 = std::make_unique<I8042>(control_);
@@ -395,11 +404,21 @@ void PcMachine::create_rtc() {
   // (KVM's in-kernel irqchip has no RTC); IRQ 8 goes through set_irq().
   timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
-  auto rtc = std::make_unique<Mc146818>(timers_, irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
+  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
   rtc_ = rtc.get();
   pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");
   devices_.push_back(std::move(rtc));
+}
+
+void PcMachine::create_hpet() {
+  // As on QEMU's pc, under either accelerator. (Under kvm the in-kernel PIT
+  // keeps its IRQ 0 in legacy replacement mode; Linux stops the PIT before
+  // it switches to the HPET, so nothing ticks twice.)
+  auto hpet = std::make_unique<Hpet>(timers_, [this](unsigned gsi, bool level) { set_irq(gsi, level); });
+  hpet_ = hpet.get();
+  mmio_.add(Hpet::kBaseAddress, Hpet::kMmioSize, hpet.get(), "hpet");
+  devices_.push_back(std::move(hpet));
 }
 
 void PcMachine::create_software_irqchip() {
@@ -436,7 +455,7 @@ void PcMachine::create_software_irqchip() {
 
   // The PIT on IRQ 0, and port 0x61 with its counter 2. (KVM has both in
   // the kernel: KVM_CREATE_PIT2 with the dummy speaker port.)
-  auto pit = std::make_unique<I8254>(timers_, irq_line(0));
+  auto pit = std::make_unique<I8254>(timers_, legacy_timer_irq_line(0));
   pit_ = pit.get();
   pio_.add(0x40, I8254::kRegisterCount, pit.get(), "pit");
   auto port61 = std::make_unique<SystemControlPortB>(timers_, *pit);
@@ -457,8 +476,11 @@ void PcMachine::load_boot_images() {
     assign_pci_resources();
     // Without firmware to build them, the machine provides the ACPI tables
     // in the reserved BIOS area where the kernel looks for them.
-    std::vector<uint8_t> acpi = build_acpi_tables(
-        AcpiLayout::kRsdpAddress, {.cpu_count = config_.smp.cpus, .pci_mmio_start = layout_.below_4g});
+    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
+                                                  {.cpu_count = config_.smp.cpus,
+                                                   .pci_mmio_start = layout_.below_4g,
+                                                   .hpet_address = Hpet::kBaseAddress,
+                                                   .hpet_block_id = Hpet::capabilities_low()});
     if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
       throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
     }
@@ -480,6 +502,7 @@ void PcMachine::reset_devices() {
   i8042_->reset();
   port92_->reset();
   rtc_->reset();
+  hpet_->reset();
   pci_config_ports_->reset();
   pci_bus_->reset();
   if (pic_ != nullptr) {

@@ -48,6 +48,7 @@ class PciConfigPorts;
 class PciDevice;
 class Piix3;
 class VirtioDevice;
+class Hpet;
 
 class PcMachine {
  public:
@@ -96,6 +97,10 @@ class PcMachine {
   void stop_vcpus();
   void vcpu_thread(Vcpu& vcpu);
   IrqLine irq_line(unsigned gsi);
+  // IRQ 0 (PIT) and IRQ 8 (RTC): disconnected while the HPET is in legacy
+  // replacement mode and drives those lines itself.
+  IrqLine legacy_timer_irq_line(unsigned gsi);
+  void create_hpet();
   void set_irq(unsigned gsi, bool level);
 
   VmConfig config_;
@@ -138,6 +143,7 @@ class PcMachine {
   Ioapic* ioapic_ = nullptr;
   std::vector<LocalApic*> local_apics_;
   I8254* pit_ = nullptr;
+  Hpet* hpet_ = nullptr;
   SystemControlPortB* port61_ = nullptr;
 
   // PCI: the bus, then the device models behind virtio functions, then the

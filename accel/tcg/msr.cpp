@@ -99,7 +99,7 @@ uint64_t read_msr(Cpu& cpu, uint32_t index) {
     case msr::kMiscEnable: return m.misc_enable;
     case msr::kPat: return m.pat;
     case msr::kMtrrDefType: return m.mtrr_def_type;
-    case msr::kTscDeadline: return m.tsc_deadline;
+    case msr::kTscDeadline: return cpu.interrupts != nullptr ? cpu.interrupts->read_tsc_deadline() : m.tsc_deadline;
     case msr::kEfer: return cpu.efer;
     case msr::kStar: return m.star;
     case msr::kLstar: return m.lstar;
@@ -218,8 +218,10 @@ void write_msr(Cpu& cpu, uint32_t index, uint64_t value) {
       m.mtrr_def_type = value;
       return;
     case msr::kTscDeadline:
-      // Kept for the local APIC's TSC-deadline timer mode.
+      // The local APIC's TSC-deadline timer (SDM vol. 3 §10.5.4.1); kept
+      // here too for a CPU without one (the unit tests).
       m.tsc_deadline = value;
+      if (cpu.interrupts != nullptr) cpu.interrupts->write_tsc_deadline(value, read_tsc(cpu), kGuestTscHz);
       return;
     case msr::kEfer:
       write_efer(cpu, value);  // reserved bits, LME while paging: system.cpp

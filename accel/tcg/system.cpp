@@ -146,8 +146,11 @@ void write_cr4(Cpu& cpu, uint64_t value) {
 
 void write_cr8(Cpu& cpu, uint64_t value) {
   // CR8 is the task-priority register: bits 3:0 (SDM vol. 3 §10.8.6.1).
+  // With a local APIC it is that APIC's TPR[7:4] (SDM vol. 3 §10.8.6.1), so
+  // the APIC page and CR8 show the same priority.
   if (value & ~0xfull) raise_gp(0);
   cpu.cr8 = value;
+  if (cpu.interrupts != nullptr) cpu.interrupts->write_cr8(value);
   cpu.end_block = true;  // a lower priority may let an interrupt through
 }
 

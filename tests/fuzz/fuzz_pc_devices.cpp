@@ -16,6 +16,7 @@
 #include "hw/intc/lapic.h"
 #include "hw/misc/system_control_port_b.h"
 #include "hw/rtc/mc146818.h"
+#include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
 #include "util/error.h"
 #include "util/serialize.h"
@@ -37,6 +38,7 @@ struct Devices {
   I8254 pit{timers, IrqLine([this](bool level) { set_irq(0, level); })};
   SystemControlPortB port61{timers, pit};
   Mc146818 rtc{timers, IrqLine([this](bool level) { set_irq(8, level); }), 1'700'000'000'000'000'000};
+  Hpet hpet{timers, [this](unsigned gsi, bool level) { set_irq(gsi, level); }};
 
   Devices() {
     bus.set_eoi_listener([this](uint8_t v) { ioapic.eoi_locked(v); });
@@ -58,6 +60,7 @@ struct Devices {
       case 2: lapic0.serialize(s); break;
       case 3: pit.serialize(s); break;
       case 4: port61.serialize(s); break;
+      case 5: hpet.serialize(s); break;
       default: rtc.serialize(s); break;
     }
   }
@@ -66,7 +69,7 @@ struct Devices {
   void run(const uint8_t* p, size_t n) {
     constexpr size_t kStep = 7;
     for (size_t i = 0; i + kStep <= n; i += kStep) {
-      uint8_t kind = p[i] % 5, target = p[i + 1] % 8, offset = p[i + 2];
+      uint8_t kind = p[i] % 5, target = p[i + 1] % 9, offset = p[i + 2];
       uint32_t value = p[i + 3] | (p[i + 4] << 8) | (p[i + 5] << 16) | (uint32_t{p[i + 6]} << 24);
       bool write = kind == 1;
       switch (kind) {
@@ -105,6 +108,7 @@ struct Devices {
       case 2: case 3: device = &lapic(target); at = (uint64_t{offset} << 4) & 0x3f0; size = 4; break;
       case 4: device = &pit; at = offset % 4; break;
       case 5: device = &port61; at = 0; break;
+      case 8: device = &hpet; at = (uint64_t{offset} << 2) % Hpet::kMmioSize; size = 4; break;
       default: device = &rtc; at = offset % 2; break;
     }
     if (write) {
@@ -119,7 +123,7 @@ struct Devices {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
-  unsigned device = data[0] % 6;
+  unsigned device = data[0] % 7;
   unsigned flips = data[1] % 4;
   size_t header = 2 + 3 * size_t{flips};
   if (size < header) return 0;

@@ -11,6 +11,8 @@ Checks, each through the real binary and the guest's own output:
            when the guest powers off
   smp      with -smp 2 the guest counts 2 online CPUs
   cpu      the guest's CPU workload checksum equals QEMU's for the same guest
+  hpet     with clocksource=hpet the kernel keeps time on the HPET (found
+           through the ACPI HPET table) and boots to userspace
   shell    an interactive session on a pty: typing `echo $((6*7))` prints 42
 
   linux_tcg_test.py VIREO REPO_ROOT KIT_DIR [CHECK...]
@@ -114,6 +116,14 @@ def check_smp(results, vireo, kit):
     check_console(results, "smp", console, status, patterns, seconds, expect_status=0)
 
 
+def check_hpet(results, vireo, kit):
+    patterns = [r"hpet0: at MMIO 0xfed00000", r"clocksource: Switched to clocksource hpet",
+                r"^VIREO-RESULT boot ok$"]
+    argv = guest_argv(vireo, kit, "boot", append_extra="clocksource=hpet")
+    console, status, seconds = timed_boot(argv, patterns, wait_for_exit=True)
+    check_console(results, "hpet", console, status, patterns, seconds, expect_status=0)
+
+
 def check_cpu(results, vireo, kit):
     pattern = r"^VIREO-RESULT cpu checksum=([0-9a-f]{32})"
     console, status, seconds = timed_boot(guest_argv(vireo, kit, "cpu"), [pattern], wait_for_exit=True)
@@ -157,9 +167,13 @@ def check_shell(results, vireo, kit):
         return False
 
     try:
-        prompt = wait_for(r"^VIREO-BOOT", BOOT_TIMEOUT_S) and wait_for(r"[#$] $", 120)
+        # busybox's line editor asks the terminal where the cursor is
+        # (ESC [ 6 n) right after the prompt; a terminal answers ESC [ row;col R.
+        prompt = wait_for(r"^VIREO-BOOT", BOOT_TIMEOUT_S) and wait_for(r"[#$] (\x1b\[6n)?$", 120)
         results.check(prompt, "shell: a prompt appears", output.decode("utf-8", "replace")[-2000:])
         if prompt:
+            if output.endswith(b"\x1b[6n"):
+                os.write(controller, b"\x1b[24;10R")
             os.write(controller, b"echo $((6*7))\r")
             results.check(wait_for(r"^42$", 60), "shell: `echo $((6*7))` answers 42",
                           output.decode("utf-8", "replace")[-2000:])
@@ -179,8 +193,8 @@ def check_shell(results, vireo, kit):
         os.close(controller)
 
 
-CHECKS = {"banner": check_banner, "boot": check_boot, "smp": check_smp, "cpu": check_cpu,
-          "shell": check_shell}
+CHECKS = {"banner": check_banner, "boot": check_boot, "smp": check_smp, "hpet": check_hpet,
+          "cpu": check_cpu, "shell": check_shell}
 
 
 def main():

@@ -18,6 +18,9 @@
 #include "accel/tcg/system.h"
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
+#include "hw/core/timer.h"
+#include "hw/intc/lapic.h"
+#include "accel/tcg/msr.h"
 
 namespace vireo::tcg {
 namespace {
@@ -363,6 +366,23 @@ TEST_CASE("protection: a fault while delivering #DF shuts the CPU down", "[prote
   g.cpu.rip = kCode;
   CHECK(interpreter.step_block());
   CHECK(g.cpu.rip == kCode + 0x800);
+}
+
+TEST_CASE("protection: CR8 is the local APIC's TPR[7:4] in both directions", "[protection]") {
+  ManualClock clock;
+  TimerService timers(clock);
+  std::mutex irqchip_mutex;
+  ApicBus bus;
+  LocalApic apic(0, irqchip_mutex, timers, bus);
+  Guest g;
+  g.long_mode(0);
+  g.cpu.interrupts = &apic;
+  CHECK_FALSE(g.call(&write_cr8, 0x9));
+  CHECK(apic.registers().read(0x80, 4) == 0x90);  // the APIC page's TPR
+  apic.registers().write(0x80, 4, 0x50);
+  CHECK(apic.read_cr8() == 5);
+  CHECK(read_msr(g.cpu, 0x6e0) == 0);  // TSC-deadline mode is off: reads 0
+  g.cpu.interrupts = nullptr;
 }
 
 }  // namespace

@@ -29,7 +29,9 @@ void mov_from_cr(Cpu& cpu, const Insn& i) {  // 0f 20
     case 2: value = cpu.cr2; break;
     case 3: value = cpu.cr3; break;
     case 4: value = cpu.cr4; break;
-    case 8: value = cpu.cr8; break;  // only reachable with REX.R, so in 64-bit mode
+    case 8:  // only reachable with REX.R, so in 64-bit mode
+      value = cpu.interrupts != nullptr ? cpu.interrupts->read_cr8() : cpu.cr8;
+      break;
     default: raise_ud();
   }
   cpu.gpr[i.rm] = value & register_width_mask(cpu);
