@@ -104,6 +104,24 @@ void MsixTable::send_all(const Outbox& out) {
   for (const auto& [address, data] : out) send_(address, data);
 }
 
+void MsixTable::serialize(StateStream& s) {
+  {
+    std::lock_guard lock(mutex_);
+    for (Entry& e : entries_) {
+      s(e.address_low);
+      s(e.address_high);
+      s(e.data);
+      s(e.vector_control);
+      s(e.pending);
+      if (s.loading() && (e.vector_control & ~kVectorMasked) != 0) {
+        throw Error("saved state: MSI-X vector control with reserved bits");
+      }
+    }
+    s(enabled_);
+    s(function_masked_);
+  }
+}
+
 void MsixTable::reset() {
   std::lock_guard lock(mutex_);
   for (Entry& e : entries_) e = Entry{};

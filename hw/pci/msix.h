@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hw/core/io_bus.h"
+#include "util/serialize.h"
 
 namespace vireo {
 
@@ -47,6 +48,9 @@ class MsixTable final : public BusDevice {
   bool notify(unsigned vector);
   void reset();
   bool pending(unsigned vector) const;
+  // Saves or loads the table, pending bits and control state; Error if a
+  // loaded vector control has reserved bits set.
+  void serialize(StateStream& s);
 
  private:
   struct Entry {

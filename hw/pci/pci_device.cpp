@@ -161,6 +161,32 @@ void PciDevice::config_write(unsigned offset, unsigned size, uint32_t value) {
   config_written(offset, size);
 }
 
+void PciDevice::serialize(StateStream& s) {
+  {
+    std::lock_guard lock(config_mutex_);
+    std::array<uint8_t, pci::kConfigSize> header = config_;
+    bool intx = intx_level_;
+    s(header);
+    s(intx);
+    if (s.loading()) {
+      for (unsigned i = 0; i < pci::kConfigSize; ++i) {
+        // The status register's interrupt bit follows the INTx# level.
+        const uint8_t device_owned = i == pci::kStatus ? static_cast<uint8_t>(pci::kStatusInterrupt) : 0;
+        const uint8_t fixed = static_cast<uint8_t>(~writable_[i] & ~device_owned);
+        if ((header[i] & fixed) != (reset_image_[i] & fixed)) {
+          throw Error("saved state: PCI header byte " + std::to_string(i) + " does not match " + name_);
+        }
+      }
+      config_ = header;
+      intx_level_ = intx;
+    }
+  }
+  if (s.loading()) {
+    update_bars();
+    apply_intx();
+  }
+}
+
 void PciDevice::reset() {
   {
     std::lock_guard lock(config_mutex_);

@@ -21,6 +21,7 @@
 #include <string>
 
 #include "hw/core/io_bus.h"
+#include "util/serialize.h"
 
 namespace vireo {
 
@@ -88,6 +89,12 @@ class PciDevice {
   // Back to the power-on header: BARs unassigned, decode and bus mastering
   // off, MSI/MSI-X disabled. Devices extend it for their own registers.
   virtual void reset();
+
+  // Saves or loads the header and the INTx# level; a loaded header must
+  // keep every read-only bit of this device (its identity, BAR sizes and
+  // capability list), else Error. BARs are remapped to the loaded values.
+  // Devices extend it with their own registers.
+  virtual void serialize(StateStream& s);
 
   // Where BAR `index` decodes now: its base, or nullopt-like 0 with
   // `mapped` false when it is unassigned or its space is disabled.

@@ -55,6 +55,13 @@ void Piix3::update_isa_lines_locked() {
   }
 }
 
+void Piix3::serialize(StateStream& s) {
+  PciDevice::serialize(s);
+  std::lock_guard lock(mutex_);
+  for (bool& level : pirq_levels_) s(level);
+  if (s.loading()) update_isa_lines_locked();
+}
+
 void Piix3::reset() {
   PciDevice::reset();
   std::lock_guard lock(mutex_);

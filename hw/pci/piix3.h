@@ -29,6 +29,7 @@ class Piix3 final : public PciDevice {
   // A PCI PIRQ line (0 = PIRQA#) changed level.
   void set_pirq(unsigned pirq, bool level);
   void reset() override;
+  void serialize(StateStream& s) override;
 
   // The ISA IRQ a PIRQ is routed to, or -1.
   int routed_irq(unsigned pirq);

@@ -137,6 +137,42 @@ void VirtioPci::reset() {
   PciDevice::reset();
 }
 
+void VirtioPci::serialize(StateStream& s) {
+  PciDevice::serialize(s);
+  msix_.serialize(s);
+  bool running;
+  {
+    std::lock_guard lock(state_mutex_);
+    s(status_);
+    s(device_feature_select_);
+    s(driver_feature_select_);
+    s(driver_features_);
+    s(config_msix_vector_);
+    s(queue_select_);
+    s(config_generation_);
+    {
+      std::lock_guard isr_lock(isr_mutex_);
+      s(isr_);
+    }
+    for (SplitVirtqueue& q : queues_) q.serialize(s, memory_);
+    if (s.loading()) {
+      const auto vector_ok = [this](uint16_t v) { return v == kNoVector || v < msix_.vectors(); };
+      bool consistent = (driver_features_ & ~device_.device_features()) == 0 && vector_ok(config_msix_vector_) &&
+                        isr_ <= (kIsrQueue | kIsrConfig);
+      for (const SplitVirtqueue& q : queues_) {
+        consistent = consistent && q.size >= 1 && q.size <= device_.queue_max_size() && vector_ok(q.msix_vector);
+      }
+      if (!consistent) throw Error("saved state: inconsistent " + name() + " registers");
+      if (status_ & virtio::kStatusFeaturesOk) device_.set_driver_features(driver_features_);
+    }
+    running = (status_ & virtio::kStatusDriverOk) != 0;
+  }
+  // Requests the driver queued before the save are served now.
+  if (s.loading() && running) {
+    for (unsigned i = 0; i < queues_.size(); ++i) notify_queue(i);
+  }
+}
+
 uint8_t VirtioPci::device_status() {
   std::lock_guard lock(state_mutex_);
   return status_;

@@ -85,6 +85,10 @@ class VirtioPci final : public PciDevice {
   ~VirtioPci() override;
 
   void reset() override;
+  // The PCI header, MSI-X table, transport registers and queues. Loaded
+  // state is checked (features within the offer, queue sizes, vectors,
+  // rings in RAM) before the I/O thread sees it.
+  void serialize(StateStream& s) override;
 
   uint8_t device_status();
   MsixTable& msix() { return msix_; }

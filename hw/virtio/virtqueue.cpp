@@ -88,6 +88,25 @@ void SplitVirtqueue::validate(const GuestMemory& memory) const {
   }
 }
 
+void SplitVirtqueue::serialize(StateStream& s, const GuestMemory& memory) {
+  s(size);
+  s(enabled);
+  s(descriptor_table);
+  s(driver_area);
+  s(device_area);
+  s(msix_vector);
+  s(event_idx);
+  s(last_avail_idx_);
+  s(used_idx_);
+  if (s.loading() && enabled) {
+    try {
+      validate(memory);
+    } catch (const VirtqueueError& e) {
+      throw Error(std::string("saved state: virtqueue: ") + e.what());
+    }
+  }
+}
+
 bool SplitVirtqueue::pop(const GuestMemory& memory, VirtqChain& chain) {
   const uint16_t avail_idx = read_u16(memory, driver_area + 2, "available ring index");
   // The ring entries the index covers were written before it (§2.7.13.3).

@@ -21,6 +21,7 @@
 
 #include "hw/core/guest_memory.h"
 #include "util/error.h"
+#include "util/serialize.h"
 
 namespace vireo {
 
@@ -86,6 +87,10 @@ class SplitVirtqueue {
   // returns whether buffers arrived meanwhile, so none are left waiting
   // for a notification the driver decided not to send (§2.7.10).
   bool arm_notification(GuestMemory& memory);
+
+  // Saves or loads the registers and the device's ring positions; an
+  // enabled queue that was loaded must pass validate(), else Error.
+  void serialize(StateStream& s, const GuestMemory& memory);
 
   uint16_t last_available_index() const { return last_avail_idx_; }
   uint16_t used_index() const { return used_idx_; }

@@ -285,3 +285,28 @@ TEST_CASE("MSI-X: masked vectors pend and are sent on unmask") {
   table.write(0x800, 8, ~0ull);  // the PBA is read-only
   CHECK(table.read(0x800, 8) == 0);
 }
+
+TEST_CASE("Saved PCI state reprograms BARs and PIRQ routes when loaded") {
+  Machine source;
+  source.cfg_write(3, pci::kBar0 + 4, 4, 0xfe001000);
+  source.cfg_write(3, pci::kCommand, 2, pci::kCommandMemoryEnable);
+  source.cfg_write(1, Piix3::kPirqRouteControl + 3, 1, 11);
+  StateStream saved = StateStream::for_saving();
+  source.device.serialize(saved);
+  source.piix3.serialize(saved);
+
+  Machine destination;
+  StateStream loading = StateStream::for_loading(saved.bytes());
+  destination.device.serialize(loading);
+  destination.piix3.serialize(loading);
+  CHECK(loading.at_end());
+  CHECK(destination.mmio.read(0xfe001010, 4) == 0x1010);
+  CHECK(destination.piix3.routed_irq(3) == 11);
+
+  // A header whose read-only bytes differ belongs to another device.
+  std::vector<uint8_t> bytes = saved.bytes();
+  bytes[pci::kDeviceId] ^= 1;
+  Machine other;
+  StateStream corrupt = StateStream::for_loading(bytes);
+  CHECK_THROWS_AS(other.device.serialize(corrupt), Error);
+}
