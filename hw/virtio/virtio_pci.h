@@ -148,7 +148,7 @@ class VirtioPci final : public PciDevice {
   std::vector<SplitVirtqueue> queues_;
   std::mutex isr_mutex_;
   uint8_t isr_ = 0;
-  RateLimitedLog log_{1};
+  RateLimitedLog log_;  // a guest can repeat reset + bad ring; at most 10 lines a second
 
   // The I/O thread's wake-up: one bit per notified queue.
   std::mutex wake_mutex_;
