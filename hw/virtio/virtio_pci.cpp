@@ -413,7 +413,11 @@ void VirtioPci::serve_queue(unsigned index) {
   uint16_t used_before = 0;
   for (;;) {
     std::lock_guard lock(state_mutex_);
-    const bool running = (status_ & virtio::kStatusDriverOk) && !(status_ & virtio::kStatusNeedsReset);
+    // Reading and writing guest memory is bus mastering: without the
+    // command register's bus-master bit the function may not do it (PCI
+    // 3.0 §6.2.2); the queue waits for the next notification.
+    const bool running = (status_ & virtio::kStatusDriverOk) && !(status_ & virtio::kStatusNeedsReset) &&
+                         bus_master_enabled();
     SplitVirtqueue& queue = queues_[index];
     if (!running || !queue.enabled) return;
     if (!completed) used_before = queue.used_index();

@@ -344,6 +344,19 @@ TEST_CASE("Queue enable with rings outside RAM needs reset instead of using them
   CHECK(rig.common(VirtioPci::kQueueSize, 2) == kQueueSize);
 }
 
+TEST_CASE("Without bus mastering the device leaves the rings alone until it is enabled") {
+  Rig rig;
+  rig.start();
+  rig.pci->config_write(pci::kCommand, 2, pci::kCommandMemoryEnable);
+  rig.submit(VirtioBlk::kTypeFlush, 0, 0, false);
+  CHECK(rig.ring.used_idx() == 0);
+  CHECK(rig.request_status() == 0xee);
+  rig.pci->config_write(pci::kCommand, 2, pci::kCommandMemoryEnable | pci::kCommandBusMaster);
+  rig.notify();
+  CHECK(rig.ring.used_idx() == 1);
+  CHECK(rig.request_status() == VirtioBlk::kStatusOk);
+}
+
 TEST_CASE("VIRTIO_PCI_CAP_PCI_CFG reaches the BARs through configuration space") {
   Rig rig;
   const unsigned cap = rig.capability(pci::kCapVendor, VirtioPci::kCapPciConfig);

@@ -133,6 +133,16 @@ int main(void) {
   bar = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (bar == MAP_FAILED) { perror("mmap BAR 4"); return 1; }
 
+  // No driver has enabled the function: turn on memory decoding and bus
+  // mastering (the device reads rings only as a bus master) in its
+  // command register, through the sysfs config file.
+  snprintf(path, sizeof path, "%s/config", kDevice);
+  int config = open(path, O_RDWR);
+  uint16_t command = 0;
+  if (config < 0 || pread(config, &command, 2, 4) != 2) { perror(path); return 1; }
+  command |= 0x6;
+  if (pwrite(config, &command, 2, 4) != 2) { perror("command register"); return 1; }
+
   page = aligned_alloc(4096, 4096);
   memset(page, 0, 4096);
   if (mlock(page, 4096) != 0) { perror("mlock"); return 1; }
