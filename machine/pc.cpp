@@ -85,6 +85,17 @@ PcMachine::PcMachine(const VmConfig& config)
   create_devices();
   create_accelerator();
   load_boot_images();
+  // A request (isa-debug-exit, reset, power-off, Ctrl-A x) stops guest code
+  // before the write that made it returns: nothing the guest does after
+  // its exit port write may still run, as on QEMU where the process ends
+  // inside that write.
+  control_.set_on_request([this] { stop_vcpus_soon(); });
+}
+
+void PcMachine::stop_vcpus_soon() {
+  vcpus_stopping_ = true;
+  std::lock_guard lock(vcpus_mutex_);
+  for (auto& vcpu : vcpus_) vcpu->kick();
 }
 
 PcMachine::~PcMachine() {
@@ -391,6 +402,7 @@ void PcMachine::create_accelerator() {
   if (!accelerator_) throw Error(failures);
   if (!accelerator_->has_irqchip()) create_software_irqchip();
   detach_local_apics();
+  std::lock_guard lock(vcpus_mutex_);
   vcpus_.clear();
   for (unsigned i = 0; i < config_.smp.cpus; ++i) {
     LocalInterruptController* local_apic = i < local_apics_.size() ? local_apics_[i] : nullptr;
@@ -563,7 +575,10 @@ int PcMachine::run() {
         if (config_.no_reboot) return 0;
         reset_devices();
         detach_local_apics();
-        vcpus_.clear();
+        {
+          std::lock_guard lock(vcpus_mutex_);
+          vcpus_.clear();
+        }
         {
           std::unique_lock lock(accelerator_mutex_);
           accelerator_.reset();

@@ -94,6 +94,9 @@ class PcMachine {
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
   void start_vcpus();
+  // From any thread: vCPUs leave guest code at once and do not re-enter it
+  // until the main thread starts them again.
+  void stop_vcpus_soon();
   void stop_vcpus();
   void vcpu_thread(Vcpu& vcpu);
   IrqLine irq_line(unsigned gsi);
@@ -124,7 +127,8 @@ class PcMachine {
   std::unique_ptr<Accelerator> accelerator_;
   std::string accelerator_choice_;
   const CpuModel* cpu_model_ = nullptr;
-  std::vector<std::unique_ptr<Vcpu>> vcpus_;
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;  // changed by the main thread under vcpus_mutex_
+  std::mutex vcpus_mutex_;  // for kicks from other threads
   std::vector<std::thread> vcpu_threads_;
   std::atomic<bool> vcpus_stopping_{false};
 

@@ -13,6 +13,7 @@ namespace {
 
 constexpr size_t kMaxBlockInsns = 64;
 constexpr size_t kMaxCachedBlocks = 1u << 20;
+constexpr size_t kMaxRetiredBlocks = 4096;
 
 unsigned mode_index(unsigned code_bits) { return code_bits == 16 ? 0 : code_bits == 32 ? 1 : 2; }
 
@@ -27,21 +28,57 @@ void Interpreter::post_event(uint32_t bits) {
   wake_.notify_all();
 }
 
-Block* Interpreter::find_block() {
-  uint64_t linear;
-  if (cpu_.code_bits == 64) [[likely]] {
-    linear = cpu_.rip;
-  } else {
-    const SegmentCache& cs = cpu_.seg[kCs];
-    if (cpu_.rip > cs.limit) raise_gp(0);
-    linear = (cs.base + cpu_.rip) & 0xffffffffull;
-  }
+inline uint64_t Interpreter::current_linear() {
+  if (cpu_.code_bits == 64) [[likely]] return cpu_.rip;
+  const SegmentCache& cs = cpu_.seg[kCs];
+  if (cpu_.rip > cs.limit) raise_gp(0);
+  return (cs.base + cpu_.rip) & 0xffffffffull;
+}
+
+Block* Interpreter::find_block() { return find_block_at(current_linear()); }
+
+inline Block* Interpreter::find_block_at(uint64_t linear) {
   JumpCacheEntry& slot = jump_cache_[(linear ^ (linear >> 12)) % kJumpCacheSize];
   if (slot.linear == linear && slot.code_bits == cpu_.code_bits && slot.user == (cpu_.cpl == 3) &&
       slot.mapping_generation == cpu_.mapping_generation && block_is_current(*slot.block)) [[likely]] {
     return slot.block;
   }
   return find_block_slow(linear, slot);
+}
+
+inline Block* Interpreter::next_block(Block& previous) {
+  const uint64_t linear = current_linear();
+  const bool user = cpu_.cpl == 3;
+  for (const BlockLink& link : previous.links) {
+    // None of these loads waits for rip, so the CPU runs ahead of the
+    // compare with `linear`; the jump cache's index does wait for it.
+    if (link.linear == linear && link.epoch == blocks_epoch_ &&
+        link.mapping_generation == cpu_.mapping_generation && link.code_bits == cpu_.code_bits &&
+        link.user == user && block_is_current(*link.block)) [[likely]] {
+      return link.block;
+    }
+  }
+  const uint64_t epoch = blocks_epoch_;
+  Block* next = find_block_at(linear);
+  if (epoch == blocks_epoch_) {  // else `previous` may be gone
+    previous.links[previous.next_link] = {linear, cpu_.mapping_generation, epoch, next, cpu_.code_bits, user};
+    previous.next_link ^= 1;
+  }
+  return next;
+}
+
+void Interpreter::retire_block(std::unique_ptr<Block> block) {
+  // Jump-cache slots and links may still name it: it stays allocated (and
+  // fails block_is_current(), its page having moved on) until they are
+  // all dropped together.
+  retired_blocks_.push_back(std::move(block));
+  if (retired_blocks_.size() >= kMaxRetiredBlocks) free_retired_blocks();
+}
+
+void Interpreter::free_retired_blocks() {
+  std::fill(jump_cache_.begin(), jump_cache_.end(), JumpCacheEntry{});
+  ++blocks_epoch_;  // every BlockLink
+  retired_blocks_.clear();
 }
 
 Block* Interpreter::find_block_slow(uint64_t linear, JumpCacheEntry& slot) {
@@ -54,10 +91,12 @@ Block* Interpreter::find_block_slow(uint64_t linear, JumpCacheEntry& slot) {
   } else {
     if (blocks_.size() >= kMaxCachedBlocks) {
       blocks_.clear();
-      std::fill(jump_cache_.begin(), jump_cache_.end(), JumpCacheEntry{});
+      free_retired_blocks();
     }
     block = decode_block(linear, paddr);
-    blocks_[key].reset(block);
+    std::unique_ptr<Block>& entry = blocks_[key];
+    if (entry != nullptr) retire_block(std::move(entry));
+    entry.reset(block);
   }
   slot = {linear, cpu_.mapping_generation, cpu_.code_bits, cpu_.cpl == 3, block};
   VIREO_TCG_TRACE(kTraceExec, "tcg: cpu%u block %#llx (%u-bit, %zu insns)\n", cpu_.index,
@@ -127,7 +166,7 @@ Block* Interpreter::decode_block(uint64_t linear, uint64_t paddr) {
   return block.release();
 }
 
-void Interpreter::execute(Block& block) {
+inline __attribute__((always_inline)) void Interpreter::execute(Block& block) {
   cpu_.end_block = false;
   const Insn* insn = block.insns.data();
   const Insn* end = insn + block.insns.size();
@@ -279,10 +318,13 @@ RunResult Interpreter::run() {
     // The hot loop: block after block until an event needs the outer loop.
     // Exceptions leave it at the instruction boundary.
     try {
+      cpu_.check_code_epoch();
+      Block* block = find_block();
       for (unsigned n = 0; n < 4096; ++n) {
-        cpu_.check_code_epoch();
-        execute(*find_block());
+        execute(*block);
         if (cpu_.halted || cpu_.events.load(std::memory_order_relaxed) != 0) [[unlikely]] break;
+        cpu_.check_code_epoch();
+        block = next_block(*block);
       }
     } catch (const GuestFault& fault) {
       try {

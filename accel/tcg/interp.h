@@ -21,10 +21,29 @@
 
 namespace vireo::tcg {
 
+struct Block;
+
+// Where execution went after a block, remembered in the block so that the
+// next lookup need not hash into the jump cache: `block` ran at `linear`
+// under this address mapping and code mode. Checked in full at every use;
+// `epoch` guards against `block` having been freed since.
+struct BlockLink {
+  uint64_t linear = ~0ull;
+  uint64_t mapping_generation = 0;
+  uint64_t epoch = 0;
+  Block* block = nullptr;
+  unsigned code_bits = 0;
+  bool user = false;
+};
+
 struct Block {
   uint64_t phys_page[2] = {~0ull, ~0ull};  // pages its bytes come from
   uint32_t generation[2] = {0, 0};         // their generations when decoded
   std::vector<Insn> insns;
+  // A branch has two successors (taken, not taken); a return has many,
+  // and then the two most recent are kept.
+  BlockLink links[2];
+  unsigned next_link = 0;  // the slot the next new successor replaces
 };
 
 enum class RunResult { Kicked, TripleFault };
@@ -57,8 +76,18 @@ class Interpreter {
   static constexpr size_t kJumpCacheSize = 4096;
 
   Block* find_block_slow(uint64_t linear, JumpCacheEntry& slot);
+  void retire_block(std::unique_ptr<Block> block);
+  // Frees retired blocks after dropping every pointer to them (the jump
+  // cache, and the links through the epoch).
+  void free_retired_blocks();
 
+  // The linear address of rip (#GP past CS's limit outside 64-bit mode).
+  uint64_t current_linear();
   Block* find_block();
+  Block* find_block_at(uint64_t linear);
+  // The block after `previous`: through its links, else find_block(),
+  // recording the result as a link.
+  Block* next_block(Block& previous);
   Block* decode_block(uint64_t linear, uint64_t paddr);
   bool block_is_current(const Block& b) const {
     // Written-to pages have a new generation; the second page is rare.
@@ -72,6 +101,10 @@ class Interpreter {
 
   Cpu& cpu_;
   std::unordered_map<uint64_t, std::unique_ptr<Block>> blocks_;  // key: paddr << 2 | mode
+  // Blocks replaced because their code changed, kept until the next
+  // free_retired_blocks().
+  std::vector<std::unique_ptr<Block>> retired_blocks_;
+  uint64_t blocks_epoch_ = 1;  // moves whenever blocks are freed: every BlockLink goes stale
   std::vector<JumpCacheEntry> jump_cache_ = std::vector<JumpCacheEntry>(kJumpCacheSize);
   std::mutex wait_mutex_;
   std::condition_variable wake_;
