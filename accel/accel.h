@@ -116,6 +116,15 @@ class Accelerator {
   // (GSI 0-15 reach both the PICs and the IOAPIC, 16-23 the IOAPIC).
   virtual void set_irq_line(unsigned gsi, bool level) = 0;
 
+  // Delivers a message-signalled interrupt (a PCI device's MSI/MSI-X
+  // memory write of `data` to `address` in the 0xFEExxxxx window) to the
+  // built-in irqchip's local APICs. Only called when has_irqchip(); the
+  // machine decodes it for its software APICs otherwise.
+  virtual void send_msi(uint64_t address, uint32_t data) {
+    (void)address;
+    (void)data;
+  }
+
   virtual std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count,
                                             const CpuModel& model, VcpuIo io) = 0;
 };

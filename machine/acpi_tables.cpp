@@ -79,7 +79,164 @@ void io_gas(Blob& b, uint16_t port, uint8_t bit_width) {
   b.u64(port);
 }
 
+// AML encoding (ACPI 6.4 ch. 20), enough for names, devices, buffers and
+// packages of integers.
+using Aml = std::vector<uint8_t>;
+
+void append(Aml& to, const Aml& bytes) { to.insert(to.end(), bytes.begin(), bytes.end()); }
+
+// PkgLength (§20.2.4): the length of the package including the PkgLength
+// bytes themselves; one byte below 64, else a lead byte holding the low
+// nibble and the count of following bytes.
+Aml with_pkg_length(const Aml& body) {
+  Aml out;
+  for (unsigned extra = 0; extra < 4; ++extra) {
+    const size_t n = body.size() + 1 + extra;
+    if (extra == 0 && n < 0x40) {
+      out.push_back(static_cast<uint8_t>(n));
+      break;
+    }
+    if (extra > 0 && n < (size_t{1} << (4 + 8 * extra))) {
+      out.push_back(static_cast<uint8_t>((extra << 6) | (n & 0xf)));
+      for (unsigned i = 0; i < extra; ++i) out.push_back(static_cast<uint8_t>(n >> (4 + 8 * i)));
+      break;
+    }
+  }
+  append(out, body);
+  return out;
+}
+
+Aml aml_integer(uint64_t v) {
+  if (v == 0) return {0x00};  // ZeroOp
+  if (v == 1) return {0x01};  // OneOp
+  Aml out;
+  unsigned bytes = v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffff ? 4 : 8;
+  out.push_back(bytes == 1 ? 0x0a : bytes == 2 ? 0x0b : bytes == 4 ? 0x0c : 0x0e);
+  for (unsigned i = 0; i < bytes; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+  return out;
+}
+
+Aml aml_name(const char seg[5], const Aml& value) {
+  Aml out = {0x08};  // NameOp
+  out.insert(out.end(), seg, seg + 4);
+  append(out, value);
+  return out;
+}
+
+Aml aml_device(const char seg[5], const Aml& body) {
+  Aml inner(seg, seg + 4);
+  append(inner, body);
+  Aml out = {0x5b, 0x82};  // DeviceOp
+  append(out, with_pkg_length(inner));
+  return out;
+}
+
+Aml aml_scope(const Aml& path, const Aml& body) {
+  Aml inner = path;
+  append(inner, body);
+  Aml out = {0x10};  // ScopeOp
+  append(out, with_pkg_length(inner));
+  return out;
+}
+
+Aml aml_buffer(const Aml& bytes) {
+  Aml inner = aml_integer(bytes.size());
+  append(inner, bytes);
+  Aml out = {0x11};  // BufferOp
+  append(out, with_pkg_length(inner));
+  return out;
+}
+
+Aml aml_package(const std::vector<Aml>& elements) {
+  Aml inner = {static_cast<uint8_t>(elements.size())};
+  for (const Aml& e : elements) append(inner, e);
+  Aml out = {0x12};  // PackageOp
+  append(out, with_pkg_length(inner));
+  return out;
+}
+
+template <typename T>
+void le(Aml& out, T v) {
+  for (size_t i = 0; i < sizeof v; ++i) out.push_back(static_cast<uint8_t>(static_cast<uint64_t>(v) >> (8 * i)));
+}
+
+// Resource descriptors for _CRS (§6.4). Producer ranges (what the root
+// bridge decodes for its children) with fixed minimum and maximum.
+constexpr uint8_t kProducerFixed = 0x0c;  // _MAF | _MIF, positive decode, producer
+
+void word_range(Aml& out, uint8_t type, uint8_t type_flags, uint16_t min, uint16_t max) {
+  out.push_back(0x88);  // Word Address Space Descriptor (§6.4.3.5.3)
+  le<uint16_t>(out, 13);
+  out.push_back(type);  // 1 = I/O, 2 = bus number
+  out.push_back(kProducerFixed);
+  out.push_back(type_flags);
+  le<uint16_t>(out, 0);  // granularity
+  le<uint16_t>(out, min);
+  le<uint16_t>(out, max);
+  le<uint16_t>(out, 0);  // translation offset
+  le<uint16_t>(out, static_cast<uint16_t>(max - min + 1));
+}
+
+void dword_memory(Aml& out, uint32_t min, uint32_t max) {
+  out.push_back(0x87);  // DWord Address Space Descriptor (§6.4.3.5.2)
+  le<uint16_t>(out, 23);
+  out.push_back(0);     // memory
+  out.push_back(kProducerFixed);
+  out.push_back(0x03);  // read-write, cacheable (as QEMU's pc)
+  le<uint32_t>(out, 0);
+  le<uint32_t>(out, min);
+  le<uint32_t>(out, max);
+  le<uint32_t>(out, 0);
+  le<uint32_t>(out, max - min + 1);
+}
+
 }  // namespace
+
+std::vector<uint8_t> build_dsdt_aml(const AcpiConfig& config) {
+  // Name (_S5, Package (4) {0, 0, 0, 0}): SLP_TYP 0 is soft-off, as in
+  // QEMU's tables and AcpiPm.
+  Aml aml = aml_name("_S5_", aml_package({aml_integer(0), aml_integer(0), aml_integer(0), aml_integer(0)}));
+  if (config.pci_mmio_start == 0) return aml;
+
+  // \_SB.PCI0: the i440FX root bridge. Linux scans PCI only below a
+  // PNP0A03 device when ACPI is on, taking its windows from _CRS.
+  Aml crs;
+  word_range(crs, 2, 0, 0x00, 0xff);  // WordBusNumber: buses 0-255
+  // IO (Decode16, 0x0CF8, 0x0CF8, 1, 8): the configuration ports themselves.
+  crs.insert(crs.end(), {0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08});
+  word_range(crs, 1, 0x03, 0x0000, 0x0cf7);  // WordIO around them (entire range)
+  word_range(crs, 1, 0x03, 0x0d00, 0xffff);
+  dword_memory(crs, 0x000a0000, 0x000bffff);  // the VGA window
+  dword_memory(crs, static_cast<uint32_t>(config.pci_mmio_start), static_cast<uint32_t>(config.pci_mmio_end));
+  crs.insert(crs.end(), {0x79, 0x00});  // End Tag, checksum 0 = none
+
+  // _PRT (§6.2.13): slot N's INTA#-INTD# on PIRQ (N + pin) mod 4, each
+  // PIRQ on its own IOAPIC pin given directly as a GSI (Source 0). QEMU's
+  // pc instead routes through link devices LNKA-D whose _SRS programs
+  // PIIX3's PIRQRC; direct GSIs need no AML methods and no PCI config
+  // operation region, and IOAPIC pins 16-19 are free on this machine.
+  // The catch: a guest booted with "noapic" (8259 mode) gets no working
+  // INTx from these entries.
+  std::vector<Aml> routes;
+  for (unsigned slot = 1; slot < 32; ++slot) {
+    for (unsigned pin = 0; pin < 4; ++pin) {
+      const uint64_t gsi = config.pci_pirq_gsi_base + (slot + pin) % 4;
+      routes.push_back(aml_package({aml_integer((uint64_t{slot} << 16) | 0xffff), aml_integer(pin),
+                                    aml_integer(0), aml_integer(gsi)}));
+    }
+  }
+
+  Aml pci0;
+  append(pci0, aml_name("_HID", {0x0c, 0x41, 0xd0, 0x0a, 0x03}));  // EISAID ("PNP0A03")
+  append(pci0, aml_name("_ADR", aml_integer(0)));
+  append(pci0, aml_name("_UID", aml_integer(0)));
+  append(pci0, aml_name("_BBN", aml_integer(0)));
+  append(pci0, aml_name("_SEG", aml_integer(0)));
+  append(pci0, aml_name("_CRS", aml_buffer(crs)));
+  append(pci0, aml_name("_PRT", aml_package(routes)));
+  append(aml, aml_scope({0x5c, '_', 'S', 'B', '_'}, aml_device("PCI0", pci0)));
+  return aml;
+}
 
 std::vector<uint8_t> build_acpi_tables(uint64_t base, const AcpiConfig& config) {
   Blob b;
@@ -107,11 +264,8 @@ std::vector<uint8_t> build_acpi_tables(uint64_t base, const AcpiConfig& config) 
   b.u8(2);   // version
   b.zeros(64 - 33);
 
-  // DSDT: the AML for Name (_S5, Package (4) {0, 0, 0, 0}); SLP_TYP 0 is
-  // soft-off, as in QEMU's tables and AcpiPm.
   size_t dsdt = begin_table(b, "DSDT", 2);
-  static constexpr uint8_t kS5Aml[] = {0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
-  for (uint8_t byte : kS5Aml) b.u8(byte);
+  for (uint8_t byte : build_dsdt_aml(config)) b.u8(byte);
   finish_table(b, dsdt);
 
   // FADT, revision 3 (244 bytes) (§5.2.9).

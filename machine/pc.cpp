@@ -5,6 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "block/block_backend.h"
 #include "hw/acpi/acpi_pm.h"
 #include "hw/char/uart16550.h"
 #include "hw/input/i8042.h"
@@ -14,9 +17,14 @@
 #include "hw/misc/isa_debug_exit.h"
 #include "hw/misc/system_control_port.h"
 #include "hw/misc/system_control_port_b.h"
+#include "hw/pci/i440fx.h"
+#include "hw/pci/pci_bus.h"
+#include "hw/pci/piix3.h"
 #include "hw/rtc/mc146818.h"
 #include "hw/timer/hpet.h"
 #include "hw/timer/i8254.h"
+#include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_pci.h"
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
 #include "machine/pc_cmos.h"
@@ -27,6 +35,24 @@
 namespace vireo {
 
 namespace {
+
+// Where BARs go when the machine assigns them (-kernel boots, no
+// firmware): memory from the start of the 32-bit window QEMU's pc gives
+// PCI, up to the IOAPIC; ports above the legacy ISA range, as SeaBIOS.
+constexpr uint64_t kPciMmioAssignBase = 0xfe000000;
+constexpr uint64_t kPciMmioAssignLimit = 0xfec00000;
+constexpr uint64_t kPciIoAssignBase = 0xc000;
+constexpr uint64_t kPciIoAssignLimit = 0x10000;
+// IOAPIC pins of PIRQA#-D# in APIC mode; the DSDT's _PRT says the same.
+constexpr unsigned kPirqGsiBase = 16;
+
+CacheMode cache_mode(const std::string& name) {
+  if (name == "none") return CacheMode::None;
+  if (name == "writethrough") return CacheMode::Writethrough;
+  if (name == "directsync") return CacheMode::Directsync;
+  if (name == "unsafe") return CacheMode::Unsafe;
+  return CacheMode::Writeback;
+}
 
 // Debian's SeaBIOS, the image QEMU's pc machine loads by default.
 constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
@@ -134,6 +160,97 @@ void PcMachine::set_irq(unsigned gsi, bool level) {
   if (ioapic_ != nullptr && gsi < Ioapic::kPins) ioapic_->set_irq(gsi == 0 ? 2 : gsi, level);
 }
 
+void PcMachine::send_msi(uint64_t address, uint32_t data) {
+  {
+    std::shared_lock lock(accelerator_mutex_);
+    if (accelerator_ && accelerator_->has_irqchip()) {
+      accelerator_->send_msi(address, data);
+      return;
+    }
+  }
+  // The software APIC bus: the message goes to the local APICs as an
+  // IOAPIC's would. A write outside 0xFEExxxxx is not an interrupt.
+  ApicMessage message;
+  if (apic_bus_ == nullptr || !decode_msi(address, data, message)) return;
+  std::lock_guard lock(irqchip_mutex_);
+  apic_bus_->deliver_locked(message);
+}
+
+void PcMachine::create_pci() {
+  pci_bus_ = std::make_unique<PciBus>(pio_, mmio_);
+  pci_config_ports_ = std::make_unique<PciConfigPorts>(*pci_bus_, control_);
+  pio_.add(PciConfigPorts::kBasePort, PciConfigPorts::kSize, pci_config_ports_.get(), "pci-conf");
+
+  auto host = std::make_unique<I440fxHostBridge>();
+  pci_bus_->attach(host.get(), PciBus::devfn(0, 0));
+  pci_devices_.push_back(std::move(host));
+  auto piix3 = std::make_unique<Piix3>([this](unsigned irq, bool level) { set_irq(irq, level); });
+  piix3_ = piix3.get();
+  pci_bus_->attach(piix3.get(), PciBus::devfn(1, 0));
+  pci_devices_.push_back(std::move(piix3));
+
+  // A PIRQ line reaches the 8259As through PIIX3's routing (for a guest in
+  // PIC mode, routed by its firmware or OS) and, directly, IOAPIC pins
+  // 16-19, which is what our DSDT's _PRT tells an APIC-mode guest. Each
+  // path is masked unless the guest set it up.
+  pci_bus_->set_pirq_handler([this](unsigned pirq, bool level) {
+    piix3_->set_pirq(pirq, level);
+    set_irq(kPirqGsiBase + pirq, level);
+  });
+
+  for (const DriveSpec& drive : config_.drives) {
+    if (drive.interface == "virtio") add_virtio_blk(drive, -1, drive.serial);
+  }
+}
+
+void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial) {
+  if (drive.snapshot) {
+    // A temporary overlay needs the qcow2 writer (block/); until then the
+    // option is refused rather than writing to the image.
+    throw Error(drive.option_text + ": snapshot=on is not supported yet");
+  }
+  std::unique_ptr<BlockBackend> backend;
+  try {
+    backend = open_block_backend({drive.file, drive.format, drive.read_only, cache_mode(drive.cache)});
+  } catch (const Error& e) {
+    throw Error(drive.option_text + ": " + e.what());
+  }
+  if (devfn < 0) {
+    const int slot = pci_bus_->free_slot(2);
+    if (slot < 0) throw Error(drive.option_text + ": no free PCI slot");
+    devfn = PciBus::devfn(static_cast<unsigned>(slot), 0);
+  }
+  auto model = std::make_unique<VirtioBlk>(std::move(backend), drive.read_only, serial);
+  auto function = std::make_unique<VirtioPci>("virtio-blk-pci", *model, memory_);
+  function->set_msi_sender([this](uint64_t address, uint32_t data) { send_msi(address, data); });
+  pci_bus_->attach(function.get(), static_cast<uint8_t>(devfn));
+  virtio_models_.push_back(std::move(model));
+  pci_devices_.push_back(std::move(function));
+}
+
+void PcMachine::assign_pci_resources() {
+  uint64_t next_mmio = kPciMmioAssignBase;
+  uint64_t next_io = kPciIoAssignBase;
+  for (unsigned devfn = 0; devfn < PciBus::kSlots * PciBus::kFunctions; ++devfn) {
+    PciDevice* device = pci_bus_->device(static_cast<uint8_t>(devfn));
+    if (device == nullptr) continue;
+    uint16_t command = 0;
+    for (unsigned i = 0; i < pci::kBarCount; ++i) {
+      PciDevice::BarMapping bar = device->bar(i);
+      if (!bar.declared) continue;
+      uint64_t& next = bar.kind == PciBarKind::Io ? next_io : next_mmio;
+      const uint64_t limit = bar.kind == PciBarKind::Io ? kPciIoAssignLimit : kPciMmioAssignLimit;
+      const uint64_t address = (next + bar.size - 1) & ~(bar.size - 1);  // BARs are naturally aligned
+      if (address + bar.size > limit) throw Error("PCI: no room for BAR " + std::to_string(i) + " of " + device->name());
+      device->assign_bar(i, address);
+      next = address + bar.size;
+      command |= bar.kind == PciBarKind::Io ? pci::kCommandIoEnable : pci::kCommandMemoryEnable;
+      if (bar.kind == PciBarKind::Memory64) ++i;
+    }
+    if (command != 0) device->set_command(command);
+  }
+}
+
 void PcMachine::create_devices() {
   create_serial_ports();
   create_hpet();
@@ -151,6 +268,8 @@ void PcMachine::create_devices() {
   port92_ = port92.get();
   pio_.add(0x92, 1, port92.get(), "port92");
   devices_.push_back(std::move(port92));
+
+  create_pci();
 
   // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
   auto pm = std::make_unique<AcpiPm>(irq_line(9), control_);
@@ -191,8 +310,13 @@ void PcMachine::create_serial_ports() {
 }
 
 void PcMachine::create_user_devices() {
+  std::vector<std::string> ids;
   for (const DeviceSpec& spec : config_.devices) {
     try {
+      if (auto id = spec.properties.get("id")) {
+        if (std::find(ids.begin(), ids.end(), *id) != ids.end()) throw Error("Duplicate ID '" + *id + "' for device");
+        ids.push_back(*id);
+      }
       if (spec.driver == "isa-debug-exit") {
         for (const KeyValue& kv : spec.properties.items()) {
           if (kv.key != "driver" && kv.key != "iobase" && kv.key != "iosize" && kv.key != "id") {
@@ -208,6 +332,8 @@ void PcMachine::create_user_devices() {
         auto device = std::make_unique<IsaDebugExit>(control_);
         pio_.add(base, size, device.get(), "isa-debug-exit");
         devices_.push_back(std::move(device));
+      } else if (spec.driver == "virtio-blk-pci") {
+        create_virtio_blk_device(spec);
       } else {
         throw Error("'" + spec.driver + "' is not a valid device model name");
       }
@@ -215,6 +341,45 @@ void PcMachine::create_user_devices() {
       throw Error(spec.option_text + ": " + e.what());
     }
   }
+}
+
+void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
+  for (const KeyValue& kv : spec.properties.items()) {
+    static constexpr std::string_view kKeys[] = {"driver", "drive", "addr", "bus", "id", "serial"};
+    if (std::find(std::begin(kKeys), std::end(kKeys), kv.key) == std::end(kKeys)) {
+      throw Error("Property 'virtio-blk-pci." + kv.key + "' not found");
+    }
+  }
+  if (auto bus = spec.properties.get("bus"); bus && *bus != "pci.0") {
+    throw Error("Bus '" + *bus + "' not found");
+  }
+  const std::string drive_id = spec.properties.get("drive").value_or("");
+  if (drive_id.empty()) throw Error("drive property not set");
+  const DriveSpec* drive = nullptr;
+  for (const DriveSpec& d : config_.drives) {
+    if (d.id == drive_id) drive = &d;
+  }
+  if (drive == nullptr) throw Error("Property 'virtio-blk-device.drive' can't find value '" + drive_id + "'");
+  if (drive->interface != "none") {
+    throw Error("Drive '" + drive_id + "' is already in use because it has been automatically connected to "
+                "another device (did you need 'if=none' in the drive options?)");
+  }
+  for (const std::string& used : attached_drives_) {
+    if (used == drive_id) throw Error("Drive '" + drive_id + "' is already in use by another device");
+  }
+  int devfn = -1;
+  if (auto addr = spec.properties.get("addr")) {
+    // QEMU's PCI address property: SLOT[.FUNCTION], both hex.
+    const size_t dot = addr->find('.');
+    const uint64_t slot = parse_uint("0x" + addr->substr(0, dot), "addr");
+    const uint64_t function = dot == std::string::npos ? 0 : parse_uint("0x" + addr->substr(dot + 1), "addr");
+    if (slot >= PciBus::kSlots || function >= PciBus::kFunctions) {
+      throw Error("Property 'virtio-blk-pci.addr' doesn't take value '" + *addr + "'");
+    }
+    devfn = PciBus::devfn(static_cast<unsigned>(slot), static_cast<unsigned>(function));
+  }
+  attached_drives_.push_back(drive_id);
+  add_virtio_blk(*drive, devfn, spec.properties.get("serial").value_or(drive->serial));
 }
 
 void PcMachine::create_accelerator() {
@@ -320,10 +485,12 @@ void PcMachine::load_boot_images() {
   uint32_t signature = cpu_model_->from_accelerator ? 0x600 : cpu_model_->signature();
   if (!linux_image_.kernel.empty()) {
     boot_cpu_state_ = load_linux(memory_, linux_image_, layout_.e820(), layout_.below_4g);
+    assign_pci_resources();
     // Without firmware to build them, the machine provides the ACPI tables
     // in the reserved BIOS area where the kernel looks for them.
     std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
                                                   {.cpu_count = config_.smp.cpus,
+                                                   .pci_mmio_start = layout_.below_4g,
                                                    .hpet_address = Hpet::kBaseAddress,
                                                    .hpet_block_id = Hpet::capabilities_low()});
     if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
@@ -348,6 +515,8 @@ void PcMachine::reset_devices() {
   port92_->reset();
   rtc_->reset();
   hpet_->reset();
+  pci_config_ports_->reset();
+  pci_bus_->reset();
   if (pic_ != nullptr) {
     pic_->reset();
     ioapic_->reset();

@@ -43,6 +43,11 @@ class LocalApic;
 class ApicBus;
 class I8254;
 class Mc146818;
+class PciBus;
+class PciConfigPorts;
+class PciDevice;
+class Piix3;
+class VirtioDevice;
 class Hpet;
 
 class PcMachine {
@@ -70,6 +75,16 @@ class PcMachine {
   void create_devices();
   void create_serial_ports();
   void create_user_devices();
+  // The i440FX host bridge, PIIX3 and the configuration ports.
+  void create_pci();
+  // A virtio-blk-pci function for `drive` at `devfn`, or the first free
+  // slot from 2 when devfn < 0.
+  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial);
+  // What firmware does before it boots an OS: give every BAR an address in
+  // the PCI windows the ACPI tables describe and enable decoding.
+  void assign_pci_resources();
+  void send_msi(uint64_t address, uint32_t data);
+  void create_virtio_blk_device(const DeviceSpec& spec);
   void create_accelerator();
   void create_rtc();
   // The PIC pair, IOAPIC, local APICs and PIT that an accelerator without a
@@ -134,6 +149,15 @@ class PcMachine {
   I8254* pit_ = nullptr;
   Hpet* hpet_ = nullptr;
   SystemControlPortB* port61_ = nullptr;
+
+  // PCI: the bus, then the device models behind virtio functions, then the
+  // functions (destroyed first: their I/O threads use the models).
+  std::unique_ptr<PciBus> pci_bus_;
+  std::unique_ptr<PciConfigPorts> pci_config_ports_;
+  Piix3* piix3_ = nullptr;
+  std::vector<std::unique_ptr<VirtioDevice>> virtio_models_;
+  std::vector<std::unique_ptr<PciDevice>> pci_devices_;
+  std::vector<std::string> attached_drives_;  // -drive ids a -device has taken
 };
 
 }  // namespace vireo

@@ -11,6 +11,15 @@ namespace vireo {
 
 namespace {
 
+std::string escape_commas(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    out += c;
+    if (c == ',') out += ',';
+  }
+  return out;
+}
+
 constexpr const char* kVersion = "0.1.0";
 
 using Handler = std::function<void(CommandLine&, const std::string& arg)>;
@@ -226,6 +235,7 @@ void parse_display(CommandLine& cl, const std::string& arg) {
 void parse_device(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "driver");
   std::string driver = kv.get("driver").value_or("");
+  if (driver == "virtio-blk") driver = "virtio-blk-pci";  // QEMU's alias on PC machines
   if (driver == "help" || driver == "?") {
     cl.action = CommandLine::Action::ListDevices;
     return;
@@ -234,6 +244,59 @@ void parse_device(CommandLine& cl, const std::string& arg) {
   for (const auto& [name, description] : device_types()) known = known || name == driver;
   if (!known) throw Error("'" + driver + "' is not a valid device model name");
   cl.config.devices.push_back({"-device " + arg, driver, kv});
+}
+
+// -drive (QEMU's blockdev.c drive_new): the keys vireo understands. The
+// interface QEMU's pc uses by default, if=ide, does not exist here yet, so
+// a drive without if= (and -hda) is attached as virtio-blk instead: the
+// guest sees /dev/vda rather than /dev/sda until IDE arrives.
+void add_drive(CommandLine& cl, const std::string& arg, const std::string& option_text) {
+  KeyValueList kv = KeyValueList::parse(arg, "");
+  DriveSpec drive;
+  drive.option_text = option_text;
+  for (const KeyValue& item : kv.items()) {
+    static constexpr std::string_view kKeys[] = {"file", "format", "if", "id", "cache", "readonly",
+                                                 "read-only", "snapshot", "serial", "media"};
+    if (std::find(std::begin(kKeys), std::end(kKeys), item.key) == std::end(kKeys)) {
+      // QEMU hands unknown keys to the format driver, which names them so.
+      std::string format = kv.get("format").value_or("raw");
+      throw Error("Block format '" + format + "' does not support the option '" + item.key + "'");
+    }
+  }
+  drive.file = kv.get("file").value_or("");
+  if (drive.file.empty()) throw Error("A block device must be specified for \"file\"");
+  drive.format = kv.get("format").value_or("");
+  if (!drive.format.empty() && drive.format != "raw" && drive.format != "qcow2") {
+    throw Error("Unknown driver '" + drive.format + "'");
+  }
+  const std::string interface = kv.get("if").value_or("ide");
+  if (interface == "ide" || interface == "virtio") {
+    drive.interface = "virtio";
+  } else if (interface == "none") {
+    drive.interface = "none";
+  } else if (interface == "scsi" || interface == "floppy" || interface == "pflash" || interface == "mtd" ||
+             interface == "sd" || interface == "xen") {
+    throw Error("if=" + interface + " is not supported yet (use if=virtio or if=none)");
+  } else {
+    throw Error("unsupported bus type '" + interface + "'");
+  }
+  if (auto media = kv.get("media"); media && *media != "disk") {
+    throw Error("media=" + *media + " is not supported yet");
+  }
+  drive.id = kv.get("id").value_or("");
+  for (const DriveSpec& other : cl.config.drives) {
+    if (!drive.id.empty() && other.id == drive.id) throw Error("Duplicate ID '" + drive.id + "' for drive");
+  }
+  drive.cache = kv.get("cache").value_or("writeback");
+  static constexpr std::string_view kCacheModes[] = {"none", "writeback", "writethrough", "directsync", "unsafe"};
+  if (std::find(std::begin(kCacheModes), std::end(kCacheModes), drive.cache) == std::end(kCacheModes)) {
+    throw Error("invalid cache option");
+  }
+  if (auto ro = kv.get("readonly")) drive.read_only = parse_bool(*ro, "read-only");
+  if (auto ro = kv.get("read-only")) drive.read_only = parse_bool(*ro, "read-only");
+  if (auto snap = kv.get("snapshot")) drive.snapshot = parse_bool(*snap, "snapshot");
+  drive.serial = kv.get("serial").value_or("");
+  cl.config.drives.push_back(std::move(drive));
 }
 
 const std::vector<OptionDef>& option_table() {
@@ -281,6 +344,11 @@ const std::vector<OptionDef>& option_table() {
          cl.config.name = kv.get("guest").value_or("");
        }},
       {"device", true, "driver[,prop=value...]", "add a device ('-device help' lists them)", parse_device},
+      {"drive", true, "file=path[,format=raw|qcow2][,if=virtio|none][,id=][,cache=][,readonly=on][,snapshot=on]",
+       "add a disk image (if=virtio: a virtio-blk disk; if=none: for -device virtio-blk-pci,drive=ID)",
+       [](CommandLine& cl, const std::string& a) { add_drive(cl, a, "-drive " + a); }},
+      {"hda", true, "file", "first hard disk image (attached as virtio-blk until IDE exists)",
+       [](CommandLine& cl, const std::string& a) { add_drive(cl, "file=" + escape_commas(a), "-hda " + a); }},
   };
   return table;
 }
@@ -297,6 +365,7 @@ const std::vector<std::pair<std::string, std::string>>& machine_types() {
 const std::vector<std::pair<std::string, std::string>>& device_types() {
   static const std::vector<std::pair<std::string, std::string>> types = {
       {"isa-debug-exit", "bus ISA; writing V to the port exits with status (V << 1) | 1"},
+      {"virtio-blk-pci", "bus PCI, alias \"virtio-blk\"; drive=ID[,addr=SLOT[.FN]][,bus=pci.0][,id=][,serial=]"},
   };
   return types;
 }
@@ -306,9 +375,13 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& raw = args[i];
     if (raw.size() < 2 || raw[0] != '-') {
-      // QEMU treats a bare argument as the first hard disk image; vireo has
-      // no disks yet, so say so instead of ignoring it.
-      throw Error(raw + ": disk images are not supported yet (no -hda)");
+      // QEMU treats a bare argument as the first hard disk image (-hda).
+      try {
+        add_drive(cl, "file=" + escape_commas(raw), raw);
+      } catch (const Error& e) {
+        throw Error(raw + ": " + e.what());
+      }
+      continue;
     }
     std::string name = raw.substr(raw[1] == '-' ? 2 : 1);
     const OptionDef* def = nullptr;

@@ -15,6 +15,20 @@ struct DeviceSpec {
   KeyValueList properties;  // includes "driver"
 };
 
+// One -drive (or -hda): an image and how a device attaches it.
+struct DriveSpec {
+  std::string option_text;  // as typed, for error messages
+  std::string id;           // empty: none given (if=virtio drives need none)
+  std::string file;
+  std::string format;       // "raw", "qcow2", or empty to probe
+  // "virtio" or "none" (attached by -device virtio-blk-pci,drive=ID).
+  std::string interface = "virtio";
+  std::string cache = "writeback";
+  bool read_only = false;
+  bool snapshot = false;  // snapshot=on: refused by the machine until overlays exist
+  std::string serial;
+};
+
 struct SmpConfig {
   unsigned cpus = 1;
   unsigned sockets = 1;
@@ -49,6 +63,7 @@ struct VmConfig {
   bool no_shutdown = false;
   std::string name;
 
+  std::vector<DriveSpec> drives;
   std::vector<DeviceSpec> devices;
 };
 

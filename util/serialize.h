@@ -33,6 +33,17 @@ class StateStream {
     raw(&value, sizeof value);
   }
 
+  // A bool is one byte, 0 or 1; any other loaded value is corrupt state
+  // (and copying it into a bool would be undefined behaviour).
+  void operator()(bool& value) {
+    uint8_t byte = value ? 1 : 0;
+    raw(&byte, 1);
+    if (loading_) {
+      if (byte > 1) throw Error("saved state: boolean out of range");
+      value = byte != 0;
+    }
+  }
+
   // A byte vector whose length is part of the state; `max_size` guards the
   // loader against a corrupt length.
   void operator()(std::vector<uint8_t>& v, size_t max_size) {

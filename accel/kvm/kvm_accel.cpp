@@ -508,6 +508,16 @@ class KvmAccelerator final : public Accelerator {
     kvm_ioctl(vm_.get(), KVM_IRQ_LINE, &irq);
   }
 
+  void send_msi(uint64_t address, uint32_t data) override {
+    kvm_msi msi = {};
+    msi.address_lo = static_cast<uint32_t>(address);
+    msi.address_hi = static_cast<uint32_t>(address >> 32);
+    msi.data = data;
+    // Returns 0 when the message was blocked (masked by the guest's APIC
+    // state) and -1 on a malformed one; neither is ours to fix at run time.
+    kvm_ioctl(vm_.get(), KVM_SIGNAL_MSI, &msi);
+  }
+
   std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count, const CpuModel& model,
                                     VcpuIo io) override {
     return std::make_unique<KvmVcpu>(vm_.get(), run_size_, index,

@@ -26,6 +26,22 @@ struct ApicMessage {
   bool level_triggered = false;
 };
 
+// A message-signalled interrupt as PCI devices send it: a dword write of
+// `data` to `address` in the 0xFEExxxxx window (Intel SDM vol. 3
+// §10.11.1-10.11.2). False if the address is outside that window (the
+// write is not an interrupt) or the delivery mode is reserved.
+inline bool decode_msi(uint64_t address, uint32_t data, ApicMessage& message) {
+  if ((address >> 20) != 0xfee) return false;
+  const uint8_t mode = static_cast<uint8_t>((data >> 8) & 7);
+  if (mode == 3 || mode == 6) return false;  // reserved (§10.11.2)
+  message.vector = static_cast<uint8_t>(data & 0xff);
+  message.mode = static_cast<ApicDeliveryMode>(mode);
+  message.logical_destination = (address & (1u << 2)) != 0;  // DM
+  message.destination = static_cast<uint8_t>((address >> 12) & 0xff);
+  message.level_triggered = (data & (1u << 15)) != 0;
+  return true;
+}
+
 // Whoever delivers messages to the local APICs. All calls happen with the
 // interrupt controllers' shared lock held (see ApicBus in hw/intc/lapic.h).
 class ApicMessageSink {

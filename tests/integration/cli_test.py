@@ -40,6 +40,11 @@ def main():
     with open(odd_rom, "wb") as f:
         f.write(b"\xf4" * 1000)  # not a multiple of 64 KiB
 
+    image = os.path.join(work, "disk.img")
+    with open(image, "wb") as f:
+        f.truncate(1 << 20)
+    drive_none = ["-drive", f"file={image},format=raw,if=none,id=d0"]
+
     # arguments, text vireo's line must contain (the culprit), compare with QEMU?
     errors = [
         (["-bogus"], "-bogus: invalid option", True),
@@ -58,6 +63,33 @@ def main():
         (["-initrd", "/nonexistent"], "-initrd only allowed with -kernel option", True),
         (["-accel", "foo"], "-accel foo: invalid accelerator foo", True),
         (["-m"], "-m: requires an argument", True),
+        # Drives and virtio-blk-pci.
+        (["-drive", "file=/nonexistent.img,format=raw,if=virtio"],
+         "Could not open '/nonexistent.img': No such file or directory", True),
+        (["-drive", f"file={image},format=raw,if=virtio,foo=bar"],
+         "Block format 'raw' does not support the option 'foo'", True),
+        (["-drive", f"file={image},format=vmdkx,if=virtio"], "Unknown driver 'vmdkx'", True),
+        (["-drive", f"file={image},format=raw,if=floppyx"], "unsupported bus type 'floppyx'", True),
+        (["-drive", f"file={image},format=raw,if=virtio,cache=bogus"], "invalid cache option", True),
+        (["-drive", f"file={image},format=raw,if=virtio,readonly=maybe"],
+         "Parameter 'read-only' expects 'on' or 'off'", True),
+        (["-drive", "format=raw,if=virtio"], 'A block device must be specified for "file"', True),
+        (drive_none + drive_none, "Duplicate ID 'd0' for drive", True),
+        (drive_none + ["-device", "virtio-blk-pci,drive=d1"],
+         "-device virtio-blk-pci,drive=d1: Property 'virtio-blk-device.drive' can't find value 'd1'", True),
+        (drive_none + ["-device", "virtio-blk-pci,drive=d0,bogus=1"],
+         "Property 'virtio-blk-pci.bogus' not found", True),
+        (drive_none + ["-device", "virtio-blk-pci"], "-device virtio-blk-pci: drive property not set", True),
+        (drive_none + ["-drive", f"file={image},format=raw,if=none,id=d1",
+                       "-device", "virtio-blk-pci,drive=d0,id=x", "-device", "virtio-blk-pci,drive=d1,id=x"],
+         "Duplicate ID 'x' for device", True),
+        (drive_none + ["-device", "virtio-blk-pci,drive=d0", "-device", "virtio-blk-pci,drive=d0"],
+         "Drive 'd0' is already in use by another device", False),
+        (["-drive", f"file={image},format=raw,if=virtio,id=d0", "-device", "virtio-blk-pci,drive=d0"],
+         "Drive 'd0' is already in use because it has been automatically connected", False),
+        # QEMU appends ",id=(null)" to the occupant's name.
+        (drive_none + ["-device", "virtio-blk-pci,drive=d0,addr=0"],
+         "PCI: slot 0 function 0 not available for virtio-blk-pci, in use by i440FX", False),
     ]
     for args, culprit, compare in errors:
         what = "vireo " + " ".join(args)
@@ -82,6 +114,7 @@ def main():
         (["-machine", "help"], r"(?m)^pc\s+Standard PC"),
         (["-cpu", "help"], r"(?m)^qemu64\s"),
         (["-device", "help"], r"(?m)^isa-debug-exit\s"),
+        (["-device", "help"], r"(?m)^virtio-blk-pci\s"),
         (["-accel", "help"], r"(?m)^kvm$"),
         (["-display", "help"], r"(?m)^none$"),
     ]

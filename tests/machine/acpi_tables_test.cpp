@@ -118,3 +118,125 @@ TEST_CASE("acpi: MADT lists every CPU, the IOAPIC and the pc interrupt overrides
   CHECK(irq0_to_gsi2);
   CHECK(sci_level);
 }
+
+namespace {
+
+// Just enough of an AML reader (ACPI 6.4 ch. 20) to walk what
+// build_dsdt_aml writes.
+struct AmlReader {
+  const std::vector<uint8_t>& aml;
+  size_t at = 0;
+  uint8_t byte() {
+    REQUIRE(at < aml.size());
+    return aml[at++];
+  }
+  // Returns the end offset of the package that starts here.
+  size_t pkg_end() {
+    const size_t start = at;
+    const uint8_t lead = byte();
+    const unsigned extra = lead >> 6;
+    size_t length = extra == 0 ? lead & 0x3f : lead & 0x0f;
+    for (unsigned i = 0; i < extra; ++i) length |= size_t{byte()} << (4 + 8 * i);
+    return start + length;
+  }
+  uint64_t integer() {
+    const uint8_t op = byte();
+    if (op == 0x00 || op == 0x01) return op;
+    const unsigned bytes = op == 0x0a ? 1 : op == 0x0b ? 2 : op == 0x0c ? 4 : op == 0x0e ? 8 : 0;
+    REQUIRE(bytes != 0);
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; ++i) v |= uint64_t{byte()} << (8 * i);
+    return v;
+  }
+  std::string seg() {
+    std::string s;
+    for (int i = 0; i < 4; ++i) s += static_cast<char>(byte());
+    return s;
+  }
+  // Moves to just after NameOp + `name`; fails if absent.
+  void find_name(const char* name) {
+    for (size_t i = 0; i + 5 <= aml.size(); ++i) {
+      if (aml[i] == 0x08 && std::memcmp(aml.data() + i + 1, name, 4) == 0) {
+        at = i + 5;
+        return;
+      }
+    }
+    FAIL(std::string("no Name ") + name);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("acpi: the DSDT describes PCI0 with its windows and a _PRT", "[acpi]") {
+  AcpiConfig config;
+  config.pci_mmio_start = 0x20000000;
+  const std::vector<uint8_t> aml = build_dsdt_aml(config);
+  AmlReader r{aml};
+  // _S5 first, then Scope (\_SB) { Device (PCI0) {...} } to the end.
+  r.at = 12;
+  REQUIRE(r.byte() == 0x10);
+  CHECK(r.pkg_end() == aml.size());
+  CHECK(r.byte() == 0x5c);
+  CHECK(r.seg() == "_SB_");
+  CHECK(r.byte() == 0x5b);
+  CHECK(r.byte() == 0x82);
+  CHECK(r.pkg_end() == aml.size());
+  CHECK(r.seg() == "PCI0");
+
+  r.find_name("_HID");
+  CHECK(r.integer() == 0x030ad041);  // EISAID ("PNP0A03")
+  r.find_name("_BBN");
+  CHECK(r.integer() == 0);
+
+  r.find_name("_CRS");
+  REQUIRE(r.byte() == 0x11);
+  const size_t buffer_end = r.pkg_end();
+  const uint64_t length = r.integer();
+  CHECK(r.at + length == buffer_end);
+  std::vector<uint8_t> kinds;
+  uint32_t last_min = 0, last_max = 0;
+  while (r.at < buffer_end) {
+    const uint8_t tag = r.byte();
+    kinds.push_back(tag);
+    if (tag == 0x79) {
+      r.byte();
+      break;
+    }
+    if (tag & 0x80) {
+      const uint16_t len = static_cast<uint16_t>(r.byte() | r.byte() << 8);
+      if (tag == 0x87) {
+        std::memcpy(&last_min, aml.data() + r.at + 7, 4);
+        std::memcpy(&last_max, aml.data() + r.at + 11, 4);
+      }
+      r.at += len;
+    } else {
+      r.at += tag & 7;
+    }
+  }
+  CHECK(r.at == buffer_end);
+  CHECK(kinds == std::vector<uint8_t>{0x88, 0x47, 0x88, 0x88, 0x87, 0x87, 0x79});
+  CHECK(last_min == 0x20000000);
+  CHECK(last_max == 0xfebfffff);
+
+  r.find_name("_PRT");
+  REQUIRE(r.byte() == 0x12);
+  const size_t prt_end = r.pkg_end();
+  const unsigned entries = r.byte();
+  CHECK(entries == 31 * 4);
+  for (unsigned i = 0; i < entries; ++i) {
+    REQUIRE(r.byte() == 0x12);
+    r.pkg_end();
+    REQUIRE(r.byte() == 4);
+    const uint64_t address = r.integer();
+    const uint64_t pin = r.integer();
+    CHECK(r.integer() == 0);  // no link device: the last field is a GSI
+    const uint64_t gsi = r.integer();
+    CHECK((address & 0xffff) == 0xffff);
+    CHECK(gsi == 16 + ((address >> 16) + pin) % 4);
+  }
+  CHECK(r.at == prt_end);
+}
+
+TEST_CASE("acpi: without a PCI window the DSDT holds only \\_S5", "[acpi]") {
+  CHECK(build_dsdt_aml(AcpiConfig{}).size() == 12);
+}

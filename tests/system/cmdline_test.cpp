@@ -168,7 +168,42 @@ TEST_CASE("unknown options and missing arguments", "[cmdline]") {
   CHECK(error_of({"--bogus"}) == "--bogus: invalid option");
   CHECK(error_of({"-m"}) == "-m: requires an argument");
   CHECK(error_of({"-nographic", "-kernel"}) == "-kernel: requires an argument");
-  CHECK(error_of({"disk.img"}) == "disk.img: disk images are not supported yet (no -hda)");
+}
+
+TEST_CASE("-drive, -hda and a bare image name", "[cmdline]") {
+  CommandLine cl = parse({"-drive", "file=a.img,format=raw,if=virtio,cache=none,readonly=on,serial=S1"});
+  REQUIRE(cl.config.drives.size() == 1);
+  const vireo::DriveSpec& d = cl.config.drives[0];
+  CHECK(d.file == "a.img");
+  CHECK(d.format == "raw");
+  CHECK(d.interface == "virtio");
+  CHECK(d.cache == "none");
+  CHECK(d.read_only);
+  CHECK(d.serial == "S1");
+  CHECK(d.option_text == "-drive file=a.img,format=raw,if=virtio,cache=none,readonly=on,serial=S1");
+  // QEMU's default interface (ide) is attached as virtio until IDE exists.
+  CHECK(parse({"-drive", "file=b.img"}).config.drives[0].interface == "virtio");
+  CHECK(parse({"-drive", "file=b.img,if=none,id=d0"}).config.drives[0].interface == "none");
+  // -hda and a bare argument: commas in the name stay part of it.
+  CHECK(parse({"-hda", "x,y.img"}).config.drives[0].file == "x,y.img");
+  CHECK(parse({"disk.img"}).config.drives[0].file == "disk.img");
+  CHECK(parse({"-drive", "file=a.img,snapshot=on"}).config.drives[0].snapshot);
+}
+
+TEST_CASE("-drive errors use QEMU's wording", "[cmdline]") {
+  CHECK(error_of({"-drive", "file=a.img,foo=bar"}) ==
+        "-drive file=a.img,foo=bar: Block format 'raw' does not support the option 'foo'");
+  CHECK(error_of({"-drive", "file=a.img,format=qcow2,foo=bar"}) ==
+        "-drive file=a.img,format=qcow2,foo=bar: Block format 'qcow2' does not support the option 'foo'");
+  CHECK(error_of({"-drive", "file=a.img,format=vmdkx"}) == "-drive file=a.img,format=vmdkx: Unknown driver 'vmdkx'");
+  CHECK(error_of({"-drive", "file=a.img,if=floppyx"}) == "-drive file=a.img,if=floppyx: unsupported bus type 'floppyx'");
+  CHECK(error_of({"-drive", "file=a.img,cache=bogus"}) == "-drive file=a.img,cache=bogus: invalid cache option");
+  CHECK(error_of({"-drive", "file=a.img,readonly=maybe"}) ==
+        "-drive file=a.img,readonly=maybe: Parameter 'read-only' expects 'on' or 'off'");
+  CHECK(error_of({"-drive", "format=raw,if=virtio"}) ==
+        "-drive format=raw,if=virtio: A block device must be specified for \"file\"");
+  CHECK(error_of({"-drive", "file=a,if=none,id=d0", "-drive", "file=b,if=none,id=d0"}) ==
+        "-drive file=b,if=none,id=d0: Duplicate ID 'd0' for drive");
 }
 
 TEST_CASE("-initrd and -append need -kernel, as in QEMU", "[cmdline]") {

@@ -1,0 +1,190 @@
+#include "hw/virtio/virtio_blk.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+namespace vireo {
+
+namespace {
+
+template <typename T>
+void put_le(uint8_t* at, T value) {
+  std::memcpy(at, &value, sizeof value);  // x86 hosts only: little-endian already
+}
+
+// Visits bytes [start, start + length) of the chain's device-readable (or
+// device-writable) buffers, concatenated, as host spans in guest RAM; the
+// callback gets each span and its position in that range. The chain's
+// buffers were checked to lie in RAM when it was popped.
+void visit_stream(const GuestMemory& memory, const VirtqChain& chain, bool writable, uint64_t start,
+                  uint64_t length, const std::function<void(std::span<uint8_t>, uint64_t)>& visit) {
+  uint64_t position = 0;  // of the current buffer's first byte in the stream
+  uint64_t done = 0;
+  for (const VirtqBuffer& b : chain.buffers) {
+    if (b.device_writable != writable) continue;
+    const uint64_t buffer_end = position + b.length;
+    if (buffer_end > start && position < start + length) {
+      const uint64_t from = std::max(start, position);
+      const uint64_t to = std::min(start + length, buffer_end);
+      const bool ok = for_each_guest_piece(memory, b.address + (from - position), to - from, writable,
+                                           [&](std::span<uint8_t> piece) {
+                                             visit(piece, done);
+                                             done += piece.size();
+                                           });
+      // The guest cannot have moved RAM since the chain was checked.
+      if (!ok) throw VirtqueueError("buffer left guest RAM");
+    }
+    position = buffer_end;
+  }
+}
+
+void copy_from_stream(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, void* out, uint64_t length) {
+  auto* bytes = static_cast<uint8_t*>(out);
+  visit_stream(memory, chain, false, start, length,
+               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(bytes + at, piece.data(), piece.size()); });
+}
+
+void copy_to_stream(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, const void* in, uint64_t length) {
+  const auto* bytes = static_cast<const uint8_t*>(in);
+  visit_stream(memory, chain, true, start, length,
+               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(piece.data(), bytes + at, piece.size()); });
+}
+
+}  // namespace
+
+VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, bool read_only, std::string serial)
+    : backend_(std::move(backend)),
+      read_only_(read_only || backend_->read_only()),
+      serial_(std::move(serial)),
+      capacity_sectors_(backend_->size_bytes() / kSectorSize) {
+  // struct virtio_blk_config (§5.2.4).
+  put_le<uint64_t>(config_ + 0, capacity_sectors_);          // capacity
+  put_le<uint32_t>(config_ + 12, kQueueSize - 2);            // seg_max: a chain also holds header and status
+  put_le<uint32_t>(config_ + 20, kSectorSize);               // blk_size
+  put_le<uint16_t>(config_ + 34, 1);                         // num_queues
+  put_le<uint32_t>(config_ + 36, kMaxDiscardSectors);        // max_discard_sectors
+  put_le<uint32_t>(config_ + 40, kMaxSegments);              // max_discard_seg
+  put_le<uint32_t>(config_ + 44, 1);                         // discard_sector_alignment
+  put_le<uint32_t>(config_ + 48, kMaxDiscardSectors);        // max_write_zeroes_sectors
+  put_le<uint32_t>(config_ + 52, kMaxSegments);              // max_write_zeroes_seg
+  config_[56] = 1;                                            // write_zeroes_may_unmap
+}
+
+uint64_t VirtioBlk::device_features() const {
+  uint64_t features = virtio::kFeatureVersion1 | virtio::kFeatureIndirectDesc | virtio::kFeatureEventIdx | kFeatureSegMax |
+                      kFeatureBlkSize | kFeatureFlush;
+  if (read_only_) return features | kFeatureRo;
+  return features | kFeatureDiscard | kFeatureWriteZeroes;
+}
+
+uint32_t VirtioBlk::handle_request(unsigned, const VirtqChain& chain, GuestMemory& memory) {
+  // struct virtio_blk_req (§5.2.6): le32 type, le32 reserved, le64 sector
+  // in the readable part; u8 status as the last writable byte. Without
+  // room for both there is no way to answer: the driver is broken.
+  constexpr uint64_t kHeaderBytes = 16;
+  if (chain.readable_bytes < kHeaderBytes || chain.writable_bytes < 1) {
+    throw VirtqueueError("virtio-blk request " + std::to_string(chain.head) + " without header or status byte");
+  }
+  uint8_t header[kHeaderBytes];
+  copy_from_stream(memory, chain, 0, header, sizeof header);
+  uint32_t type;
+  uint64_t sector;
+  std::memcpy(&type, header, 4);
+  std::memcpy(&sector, header + 8, 8);
+
+  uint32_t written = 0;
+  uint8_t status;
+  try {
+    status = serve(type, sector, chain, memory, written);
+  } catch (const BlockError& e) {
+    io_log_.warn(std::string("virtio-blk: ") + e.what());
+    status = kStatusIoErr;
+    written = 0;
+  }
+  copy_to_stream(memory, chain, chain.writable_bytes - 1, &status, 1);
+  return written + 1;
+}
+
+uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain, GuestMemory& memory,
+                         uint32_t& written) {
+  constexpr uint64_t kHeaderBytes = 16;
+  // A sector range must lie inside the disk; sector * 512 must not wrap.
+  auto in_range = [&](uint64_t bytes) {
+    return sector <= capacity_sectors_ && bytes / kSectorSize <= capacity_sectors_ - sector;
+  };
+  switch (type) {
+    case kTypeIn: {
+      const uint64_t length = chain.writable_bytes - 1;
+      if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
+      visit_stream(memory, chain, true, 0, length, [&](std::span<uint8_t> piece, uint64_t at) {
+        backend_->read(sector * kSectorSize + at, piece);
+      });
+      // The count is at most the chain's writable bytes, which fit in 32
+      // bits per buffer but not summed: report what fits.
+      written = static_cast<uint32_t>(std::min<uint64_t>(length, UINT32_MAX - 1));
+      return kStatusOk;
+    }
+    case kTypeOut: {
+      const uint64_t length = chain.readable_bytes - kHeaderBytes;
+      if (read_only_) return kStatusIoErr;
+      if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
+      visit_stream(memory, chain, false, kHeaderBytes, length, [&](std::span<uint8_t> piece, uint64_t at) {
+        backend_->write(sector * kSectorSize + at, piece);
+      });
+      return kStatusOk;
+    }
+    case kTypeFlush:
+      if (!read_only_) backend_->flush();
+      return kStatusOk;
+    case kTypeGetId: {
+      // Up to 20 bytes, NUL-padded; no terminator when all 20 are used (§5.2.6.1).
+      uint8_t id[kIdBytes] = {};
+      std::memcpy(id, serial_.data(), std::min<size_t>(serial_.size(), kIdBytes));
+      const uint64_t length = std::min<uint64_t>(chain.writable_bytes - 1, kIdBytes);
+      copy_to_stream(memory, chain, 0, id, length);
+      written = static_cast<uint32_t>(length);
+      return kStatusOk;
+    }
+    case kTypeDiscard:
+    case kTypeWriteZeroes:
+      if (read_only_) return kStatusIoErr;
+      return serve_discard_or_zeroes(type, chain, memory);
+    default:
+      return kStatusUnsupported;
+  }
+}
+
+uint8_t VirtioBlk::serve_discard_or_zeroes(uint32_t type, const VirtqChain& chain, GuestMemory& memory) {
+  // Segments of struct virtio_blk_discard_write_zeroes: le64 sector,
+  // le32 num_sectors, le32 flags (bit 0 unmap) (§5.2.6).
+  constexpr uint64_t kHeaderBytes = 16;
+  constexpr uint64_t kSegmentBytes = 16;
+  const uint64_t payload = chain.readable_bytes - kHeaderBytes;
+  if (payload == 0 || payload % kSegmentBytes != 0 || payload / kSegmentBytes > kMaxSegments) {
+    return kStatusUnsupported;
+  }
+  for (uint64_t i = 0; i < payload / kSegmentBytes; ++i) {
+    uint8_t segment[kSegmentBytes];
+    copy_from_stream(memory, chain, kHeaderBytes + i * kSegmentBytes, segment, sizeof segment);
+    uint64_t first;
+    uint32_t count;
+    uint32_t flags;
+    std::memcpy(&first, segment, 8);
+    std::memcpy(&count, segment + 8, 4);
+    std::memcpy(&flags, segment + 12, 4);
+    // Only the unmap flag is defined, and only for write-zeroes (§5.2.6.2).
+    if ((flags & ~1u) != 0 || (type == kTypeDiscard && flags != 0)) return kStatusUnsupported;
+    if (count > kMaxDiscardSectors || first > capacity_sectors_ || count > capacity_sectors_ - first) {
+      return kStatusIoErr;
+    }
+    if (type == kTypeDiscard) {
+      backend_->discard(first * kSectorSize, uint64_t{count} * kSectorSize);
+    } else {
+      backend_->write_zeroes(first * kSectorSize, uint64_t{count} * kSectorSize);
+    }
+  }
+  return kStatusOk;
+}
+
+}  // namespace vireo
