@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -157,7 +158,7 @@ void PcMachine::create_serial_ports() {
   }
   CharBackendOptions options;
   options.escape_keys = escape_keys;
-  options.on_quit = [this] { control_.request_exit(0); };
+  options.on_quit = [this] { control_.request_exit(0, "host-signal"); };
   for (size_t i = 0; i < specs.size() && i < 4; ++i) {
     if (specs[i] == "none") continue;
     char_backends_.push_back(create_char_backend(specs[i], options));
@@ -305,7 +306,29 @@ void PcMachine::load_boot_images() {
   }
 }
 
-void PcMachine::press_power_button() { acpi_pm_->press_power_button(); }
+void PcMachine::press_power_button() {
+  acpi_pm_->press_power_button();
+  control_.emit({MachineEvent::Kind::Powerdown});
+}
+
+bool PcMachine::inspect(const std::function<void()>& fn) {
+  uint64_t ticket = control_.request({MachineRequest::Kind::Inspect, 0, "", fn});
+  return ticket != 0 && control_.wait_done(ticket, std::chrono::seconds(10));
+}
+
+int PcMachine::vcpu_thread_id(unsigned index) const {
+  if (index >= config_.smp.cpus || !vcpu_tids_) return main_tid_;
+  int tid = vcpu_tids_[index].load();
+  return tid != 0 ? tid : main_tid_;
+}
+
+std::vector<std::pair<std::string, std::string>> PcMachine::chardevs() const {
+  std::vector<std::pair<std::string, std::string>> list;
+  for (size_t i = 0; i < config_.serial_specs.size(); ++i) {
+    list.push_back({"serial" + std::to_string(i), config_.serial_specs[i]});
+  }
+  return list;
+}
 
 void PcMachine::reset_devices() {
   acpi_pm_->reset();
@@ -324,6 +347,7 @@ void PcMachine::reset_devices() {
 
 void PcMachine::start_vcpus() {
   vcpus_stopping_ = false;
+  if (!vcpu_tids_) vcpu_tids_ = std::make_unique<std::atomic<int>[]>(config_.smp.cpus);
   for (auto& vcpu : vcpus_) {
     Vcpu* v = vcpu.get();
     vcpu_threads_.emplace_back([this, v] { vcpu_thread(*v); });
@@ -335,9 +359,11 @@ void PcMachine::stop_vcpus() {
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (std::thread& t : vcpu_threads_) t.join();
   vcpu_threads_.clear();
+  for (unsigned i = 0; vcpu_tids_ && i < config_.smp.cpus; ++i) vcpu_tids_[i] = 0;
 }
 
 void PcMachine::vcpu_thread(Vcpu& vcpu) {
+  if (vcpu.index() < config_.smp.cpus) vcpu_tids_[vcpu.index()] = static_cast<int>(syscall(SYS_gettid));
   while (!vcpus_stopping_.load()) {
     switch (vcpu.run()) {
       case VcpuStop::Kicked:
@@ -347,41 +373,135 @@ void PcMachine::vcpu_thread(Vcpu& vcpu) {
         return;
       case VcpuStop::Error:
         log_error("vCPU " + std::to_string(vcpu.index()) + ": " + vcpu.error());
-        control_.request_exit(1);
+        control_.request_exit(1, "host-error");
         return;
     }
   }
 }
 
-int PcMachine::run() {
-  timers_.start();
+void PcMachine::pause() {
+  stop_vcpus();
+  clock_.pause();
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  paused_at_ns_ = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+void PcMachine::resume() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t paused_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec - paused_at_ns_;
+  // The device timers run on virtual time, which stood still; the vCPUs'
+  // own clocks (tcg's TSC) are told how long the pause was.
+  if (paused_ns > 0) {
+    for (auto& vcpu : vcpus_) vcpu->skip_time(static_cast<uint64_t>(paused_ns));
+  }
+  clock_.resume();
   start_vcpus();
+}
+
+void PcMachine::reset_machine() {
+  reset_devices();
+  detach_local_apics();
+  vcpus_.clear();
+  {
+    std::unique_lock lock(accelerator_mutex_);
+    accelerator_.reset();
+  }
+  create_accelerator();
+  load_boot_images();
+}
+
+void PcMachine::emit_shutdown(const std::string& reason) {
+  control_.emit({MachineEvent::Kind::Shutdown, reason.rfind("guest", 0) == 0, reason});
+}
+
+// The main thread's loop. The run state follows QEMU's (runstate.c): -S
+// starts in prelaunch; stop/cont move between running and paused; a guest
+// power-off with -no-shutdown leaves the machine in shutdown, from which
+// system_reset leads to paused (then cont) and quit ends it.
+int PcMachine::run() {
+  main_tid_ = static_cast<int>(syscall(SYS_gettid));
+  timers_.start();
+  bool vcpus_running = false;
+  if (config_.start_paused) {
+    control_.set_status(RunState::Prelaunch);
+    pause();
+  } else {
+    control_.set_status(RunState::Running);
+    start_vcpus();
+    vcpus_running = true;
+  }
+  auto stop_running = [&] {
+    if (vcpus_running) pause();
+    vcpus_running = false;
+  };
   for (;;) {
     MachineRequest request = control_.wait();
-    stop_vcpus();
+    RunState status = control_.status();
     switch (request.kind) {
       case MachineRequest::Kind::Exit:
+        stop_running();
+        emit_shutdown(request.reason.empty() ? "host-signal" : request.reason);
+        control_.set_status(RunState::Shutdown);
+        control_.complete(request);
         return request.exit_status;
       case MachineRequest::Kind::PowerOff:
+        stop_running();
+        emit_shutdown(request.reason.empty() ? "guest-shutdown" : request.reason);
         // -no-shutdown keeps the process (and the stopped guest) around
         // until the user ends it.
-        if (config_.no_shutdown) continue;
-        return 0;
-      case MachineRequest::Kind::Reset: {
-        if (config_.no_reboot) return 0;
-        reset_devices();
-        detach_local_apics();
-        vcpus_.clear();
-        {
-          std::unique_lock lock(accelerator_mutex_);
-          accelerator_.reset();
+        if (!config_.no_shutdown) {
+          control_.complete(request);
+          return 0;
         }
-        create_accelerator();
-        load_boot_images();
-        start_vcpus();
-        continue;
+        control_.set_status(RunState::Shutdown);
+        control_.emit({MachineEvent::Kind::Stop});
+        break;
+      case MachineRequest::Kind::Reset: {
+        bool guest = request.reason.empty() || request.reason.rfind("guest", 0) == 0;
+        std::string reason = request.reason.empty() ? "guest-reset" : request.reason;
+        if (config_.no_reboot && guest) {
+          stop_running();
+          emit_shutdown(reason);
+          control_.complete(request);
+          return 0;
+        }
+        bool was_running = vcpus_running;
+        stop_running();
+        reset_machine();
+        control_.emit({MachineEvent::Kind::Reset, guest, reason});
+        if (was_running) {
+          resume();
+          vcpus_running = true;
+        } else if (status == RunState::Shutdown) {
+          // QEMU: a reset out of the shutdown state leaves the guest paused.
+          control_.set_status(RunState::Paused);
+        }
+        break;
       }
+      case MachineRequest::Kind::Pause:
+        if (status == RunState::Running) {
+          stop_running();
+          control_.set_status(RunState::Paused);
+          control_.emit({MachineEvent::Kind::Stop});
+        }
+        break;
+      case MachineRequest::Kind::Resume:
+        if (status == RunState::Paused || status == RunState::Prelaunch) {
+          resume();
+          vcpus_running = true;
+          control_.set_status(RunState::Running);
+          control_.emit({MachineEvent::Kind::Resume});
+        }
+        break;
+      case MachineRequest::Kind::Inspect:
+        if (vcpus_running) stop_vcpus();
+        if (request.inspect) request.inspect();
+        if (vcpus_running) start_vcpus();
+        break;
     }
+    control_.complete(request);
   }
 }
 

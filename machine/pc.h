@@ -4,7 +4,9 @@
 //
 // Threads: the thread that calls run() is the machine's main thread; it
 // creates one thread per vCPU and is the only one that starts, stops or
-// resets them. Devices are reached from vCPU threads through the buses,
+// resets them. Other threads (the monitor) ask through control(): pause,
+// resume, reset, or inspect() to run code there with the vCPUs stopped.
+// While paused the vCPU threads are gone and virtual time stands still. Devices are reached from vCPU threads through the buses,
 // and from the timer thread (timers_, started by run()) for their timers.
 //
 // Interrupts: under kvm the in-kernel irqchip (PIC, IOAPIC, LAPICs, PIT)
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -62,7 +65,25 @@ class PcMachine {
   std::string_view accelerator_name() const { return accelerator_->name(); }
 
   // The ACPI power button (system_powerdown): the guest decides what to do.
+  // Emits POWERDOWN. Any thread.
   void press_power_button();
+
+  // From a thread other than the main one, while run() runs: runs `fn` on
+  // the main thread with every vCPU stopped (restarting them afterwards if
+  // they ran). False if the machine did not answer within the timeout.
+  bool inspect(const std::function<void()>& fn);
+
+  // For the monitor. vcpus() may only be used inside inspect(), or while
+  // the machine is paused from the main thread's point of view.
+  const VmConfig& config() const { return config_; }
+  std::vector<std::unique_ptr<Vcpu>>& vcpus() { return vcpus_; }
+  unsigned vcpu_count() const { return config_.smp.cpus; }
+  // The host thread id (gettid) of vCPU `index`'s thread, or the main
+  // thread's while the vCPUs are stopped, as QEMU reports a halted CPU's.
+  int vcpu_thread_id(unsigned index) const;
+  const std::string& cpu_model_name() const { return config_.cpu_model; }
+  // The character devices: their label (serial0...) and spec.
+  std::vector<std::pair<std::string, std::string>> chardevs() const;
 
  private:
   void map_ram();
@@ -80,6 +101,11 @@ class PcMachine {
   void start_vcpus();
   void stop_vcpus();
   void vcpu_thread(Vcpu& vcpu);
+  void pause();
+  void resume();
+  void reset_machine();
+  // Emits SHUTDOWN; true if the process should leave now.
+  void emit_shutdown(const std::string& reason);
   IrqLine irq_line(unsigned gsi);
   void set_irq(unsigned gsi, bool level);
 
@@ -107,6 +133,9 @@ class PcMachine {
   std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> vcpu_threads_;
   std::atomic<bool> vcpus_stopping_{false};
+  std::unique_ptr<std::atomic<int>[]> vcpu_tids_;  // set by each vCPU thread, 0 when none
+  int main_tid_ = 0;
+  int64_t paused_at_ns_ = 0;  // host monotonic time of pause()
 
   std::vector<std::unique_ptr<CharBackend>> char_backends_;
   // The software irqchip's shared lock and APIC bus (tcg only), declared

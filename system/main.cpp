@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       int signal_number = 0;
       if (sigwait(&signals, &signal_number) == 0) {
         log_error("terminating on signal " + std::to_string(signal_number));
-        machine.control().request_exit(0);
+        machine.control().request_exit(0, "host-signal");
       }
     }).detach();
     status = machine.run();
