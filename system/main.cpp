@@ -13,6 +13,8 @@
 #include "machine/pc.h"
 #include "system/cmdline.h"
 #include "ui/chardev.h"
+#include "ui/monitor/monitor_server.h"
+#include "ui/monitor/pc_target.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -99,7 +101,21 @@ int main(int argc, char** argv) {
         machine.control().request_exit(0, "host-signal");
       }
     }).detach();
+    // The monitors: built once the machine exists, serving until it ends,
+    // then given a moment to deliver the last replies and SHUTDOWN.
+    PcMonitorTarget target(machine);
+    MonitorCore core(target);
+    MonitorServer server(core, machine.control());
+    target.set_server(&server);
+    const VmConfig& config = command_line.config;
+    for (const MonitorSpec& monitor : config.monitors) {
+      for (const ChardevSpec& chardev : config.chardevs) {
+        if (chardev.id == monitor.chardev_id) server.add_monitor(chardev, monitor);
+      }
+    }
+    server.start();
     status = machine.run();
+    server.stop(std::chrono::seconds(1));
   } catch (const Error& e) {
     restore_terminal();
     log_error(e.what());
