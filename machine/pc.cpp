@@ -134,7 +134,9 @@ void PcMachine::create_devices() {
   devices_.push_back(std::move(port92));
 
   // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
-  auto pm = std::make_unique<AcpiPm>(irq_line(9), control_);
+  // Its timer counts virtual time, which stands still while paused.
+  auto pm = std::make_unique<AcpiPm>(irq_line(9), control_,
+                                     [this] { return static_cast<uint64_t>(clock_.now_ns()); });
   acpi_pm_ = pm.get();
   pio_.add(AcpiPm::kBasePort, AcpiPm::kSize, pm.get(), "acpi-pm");
   devices_.push_back(std::move(pm));
