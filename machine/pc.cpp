@@ -155,7 +155,10 @@ void PcMachine::create_serial_ports() {
     // QEMU's defaults: -nographic puts COM1 on stdio behind the Ctrl-A
     // escape prefix; otherwise it goes to a graphical console, which vireo
     // does not have yet, so it is discarded.
-    specs = {config_.nographic ? "stdio" : "null"};
+    // With no monitor asked for either, the monitor shares stdio with
+    // COM1 (QEMU's "mon:stdio"; Ctrl-A c switches).
+    bool default_monitor = config_.monitors.empty();
+    specs = {config_.nographic ? (default_monitor ? "mon:stdio" : "stdio") : "null"};
     escape_keys = config_.nographic;
   }
   CharBackendOptions options;
@@ -165,6 +168,7 @@ void PcMachine::create_serial_ports() {
     if (specs[i] == "none") continue;
     char_backends_.push_back(create_char_backend(specs[i], options));
     CharBackend* backend = char_backends_.back().get();
+    if (specs[i] == "mon:stdio") multiplexed_stdio_ = backend;
     auto uart = std::make_unique<Uart16550>(irq_line(kComPorts[i].irq), backend);
     pio_.add(kComPorts[i].base, Uart16550::kRegisterCount, uart.get(), "serial");
     backend->attach(uart.get());

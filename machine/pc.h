@@ -82,6 +82,8 @@ class PcMachine {
   // thread's while the vCPUs are stopped, as QEMU reports a halted CPU's.
   int vcpu_thread_id(unsigned index) const;
   const std::string& cpu_model_name() const { return config_.cpu_model; }
+  // The stdio backend COM1 shares with a monitor ("mon:stdio"), or null.
+  CharBackend* multiplexed_stdio() { return multiplexed_stdio_; }
   // The character devices: their label (serial0...) and spec.
   std::vector<std::pair<std::string, std::string>> chardevs() const;
 
@@ -138,6 +140,7 @@ class PcMachine {
   int64_t paused_at_ns_ = 0;  // host monotonic time of pause()
 
   std::vector<std::unique_ptr<CharBackend>> char_backends_;
+  CharBackend* multiplexed_stdio_ = nullptr;
   // The software irqchip's shared lock and APIC bus (tcg only), declared
   // before the devices that use them.
   std::mutex irqchip_mutex_;

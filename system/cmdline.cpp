@@ -198,7 +198,7 @@ void parse_cpu(CommandLine& cl, const std::string& arg) {
 }
 
 void parse_serial(CommandLine& cl, const std::string& arg) {
-  bool known = arg == "stdio" || arg == "null" || arg == "none" ||
+  bool known = arg == "stdio" || arg == "mon:stdio" || arg == "null" || arg == "none" ||
                (arg.rfind("file:", 0) == 0 && arg.size() > 5);
   if (!known) {
     std::string driver = arg.substr(0, arg.find(':'));
@@ -376,7 +376,8 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { cl.config.initrd_path = a; }},
       {"append", true, "cmdline", "kernel command line for -kernel",
        [](CommandLine& cl, const std::string& a) { cl.config.kernel_cmdline = a; }},
-      {"serial", true, "stdio|file:path|null|none", "redirect the next serial port", parse_serial},
+      {"serial", true, "stdio|mon:stdio|file:path|null|none",
+       "redirect the next serial port (mon:stdio: shared with the monitor, Ctrl-A c switches)", parse_serial},
       {"nographic", false, nullptr, "no display; serial port on stdio (Ctrl-A h for help)",
        [](CommandLine& cl, const std::string&) { cl.config.nographic = true; }},
       {"display", true, "none", "select the display backend", parse_display},

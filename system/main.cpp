@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
         if (chardev.id == monitor.chardev_id) server.add_monitor(chardev, monitor);
       }
     }
+    if (CharBackend* shared = machine.multiplexed_stdio()) server.add_multiplexed_monitor(*shared);
     server.start();
     status = machine.run();
     server.stop(std::chrono::seconds(1));

@@ -402,7 +402,53 @@ def check_hmp(results, vireo, kit):
         os.close(controller)
 
 
-CHECKS = {"shapes": check_shapes, "hmp": check_hmp, "lifecycle": check_lifecycle}
+def check_mux(results, vireo, kit):
+    """-nographic shares stdio between COM1 and the monitor (QEMU's
+    mon:stdio): Ctrl-A c switches, and the monitor answers there."""
+    del kit
+    controller, terminal = pty.openpty()
+    argv = [vireo, "-S", "-nographic", "-accel", "tcg", "-m", "64"]
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    output = b""
+
+    def read_until(marker, timeout_s=10):
+        nonlocal output
+        deadline = time.monotonic() + timeout_s
+        while marker not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    output += os.read(controller, 4096)
+                except OSError:
+                    break
+        found = marker in output
+        text = output.decode("utf-8", "replace")
+        output = b""
+        return found, text
+
+    try:
+        time.sleep(0.5)
+        os.write(controller, b"\x01c")
+        found, text = read_until(b"(vireo) ")
+        results.check(found, "mux: Ctrl-A c shows the monitor prompt", text)
+        os.write(controller, b"info status\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("VM status: paused (prelaunch)" in text, "mux: the monitor answers on stdio", text)
+        os.write(controller, b"\x01c\x01x")
+        try:
+            status = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        results.check(status == 0, "mux: Ctrl-A c back to the console, Ctrl-A x exits 0", f"status {status}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+
+
+CHECKS = {"shapes": check_shapes, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
 
 
 def main():

@@ -102,7 +102,10 @@ struct MonitorServer::Client : public CharFrontend {
   std::string out;         // socket clients: bytes not yet written
   bool dead = false;       // guarded by out_mutex
 
+  bool banner_shown = false;  // mon:stdio shows it on the first Ctrl-A c
+
   size_t can_receive() override { return 4096; }
+  void focus_in() override { server->focus_in(*this); }
   void receive(std::span<const uint8_t> bytes) override {
     server->handle_input(*this, {reinterpret_cast<const char*>(bytes.data()), bytes.size()});
   }
@@ -155,6 +158,28 @@ void MonitorServer::add_monitor(const ChardevSpec& chardev, const MonitorSpec& m
   client->backend->attach(client.get());
 }
 
+void MonitorServer::add_multiplexed_monitor(CharBackend& backend) {
+  auto client = std::make_shared<Client>();
+  client->server = this;
+  client->backend = &backend;
+  auto listener = std::make_unique<Listener>();
+  listener->label = "compat_monitor" + std::to_string(listeners_.size());
+  listener->filename = "stdio";
+  listener->clients = 1;
+  client->listener = listener.get();
+  if (!backend.attach_monitor(client.get())) throw Error("the serial port's stdio cannot be shared with a monitor");
+  listeners_.push_back(std::move(listener));
+  std::lock_guard lock(clients_mutex_);
+  clients_.push_back(client);
+}
+
+void MonitorServer::focus_in(Client& client) {
+  std::string text = "\r\n";
+  if (!client.banner_shown) text += kHmpBanner;
+  client.banner_shown = true;
+  queue(client, text + kHmpPrompt);
+}
+
 void MonitorServer::start() {
   if (thread_.joinable()) return;
   stopping_ = false;
@@ -183,6 +208,15 @@ void MonitorServer::stop(std::chrono::milliseconds timeout) {
     thread_.join();
   }
   for (auto& backend : backends_) backend->detach();
+  std::vector<CharBackend*> shared;
+  {
+    std::lock_guard lock(clients_mutex_);
+    for (auto& c : clients_) {
+      if (c->backend != nullptr && c->listener->filename == "stdio" && c->listener->fd < 0) shared.push_back(c->backend);
+    }
+  }
+  // mon:stdio's backend belongs to the machine and outlives this server.
+  for (CharBackend* backend : shared) backend->attach_monitor(nullptr);
   std::lock_guard lock(clients_mutex_);
   for (auto& c : clients_) {
     if (c->fd >= 0) ::close(c->fd);

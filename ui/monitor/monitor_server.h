@@ -46,6 +46,9 @@ class MonitorServer {
   // Opens the chardev's socket or terminal. Throws Error naming the
   // culprit (a path in use, a port taken).
   void add_monitor(const ChardevSpec& chardev, const MonitorSpec& monitor);
+  // mon:stdio: a human monitor on the backend COM1 uses, reached with
+  // Ctrl-A c. Throws Error if the backend cannot be shared.
+  void add_multiplexed_monitor(CharBackend& backend);
   void start();
   // Delivers what is queued (SHUTDOWN, the quit reply) for up to `timeout`,
   // then closes every client and stops the thread.
@@ -63,6 +66,7 @@ class MonitorServer {
   void queue(Client& client, const std::string& text);
   void wake();
   void on_event(const MachineEvent& event);
+  void focus_in(Client& client);
 
   MonitorCore& core_;
   RunControl& control_;
