@@ -406,6 +406,10 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { add_legacy_monitor(cl, a, false); }},
       {"chardev", true, "socket|stdio|file|null,id=id[,path=...][,host=...,port=...][,server=on,wait=off]",
        "a character device for -mon", parse_chardev},
+      {"daemonize", false, nullptr, "run in the background once started",
+       [](CommandLine& cl, const std::string&) { cl.config.daemonize = true; }},
+      {"pidfile", true, "file", "write the process id to 'file'",
+       [](CommandLine& cl, const std::string& a) { cl.config.pidfile = a; }},
       {"mon", true, "[chardev=]id[,mode=readline|control][,pretty=on|off]", "a monitor on a -chardev",
        parse_mon},
   };
@@ -459,6 +463,16 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     // QEMU allows both (the BIOS then loads the kernel through fw_cfg); vireo
     // boots kernels directly, so the combination is refused rather than guessed.
     throw Error("-kernel and -bios together are not supported yet");
+  }
+  if (cl.config.daemonize) {
+    // QEMU's rules: a daemon has no terminal to talk to.
+    if (cl.config.nographic) throw Error("-nographic cannot be used with -daemonize");
+    for (const std::string& serial : cl.config.serial_specs) {
+      if (serial == "stdio" || serial == "mon:stdio") throw Error("-serial stdio cannot be used with -daemonize");
+    }
+    for (const ChardevSpec& chardev : cl.config.chardevs) {
+      if (chardev.backend == "stdio") throw Error("stdio cannot be used with -daemonize");
+    }
   }
   for (const MonitorSpec& monitor : cl.config.monitors) {
     bool found = false;

@@ -12,6 +12,7 @@
 #include "accel/cpu_model.h"
 #include "machine/pc.h"
 #include "system/cmdline.h"
+#include "system/daemon.h"
 #include "ui/chardev.h"
 #include "ui/monitor/monitor_server.h"
 #include "ui/monitor/pc_target.h"
@@ -92,7 +93,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int status = 1;
+  Daemon daemon;
   try {
+    daemon.start(command_line.config.daemonize);
     PcMachine machine(command_line.config);
     std::thread([&machine, signals] {
       int signal_number = 0;
@@ -114,6 +117,7 @@ int main(int argc, char** argv) {
       }
     }
     if (CharBackend* shared = machine.multiplexed_stdio()) server.add_multiplexed_monitor(*shared);
+    daemon.ready(command_line.config.pidfile);
     server.start();
     status = machine.run();
     server.stop(std::chrono::seconds(1));
@@ -123,6 +127,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   restore_terminal();
+  daemon.finish();
   // The sigwait thread may still be blocked; leave without unwinding it.
   std::fflush(stdout);
   _exit(status);

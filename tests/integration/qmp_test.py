@@ -12,7 +12,10 @@ Checks:
              working
   shapes     the same commands on vireo and QEMU give replies with the
              same keys and value types
-  hmp        `info status`, `help` and `quit` at the (vireo) prompt on a pty
+  hmp        `info status`, `help`, line editing and `quit` at the (vireo) prompt on a pty
+  mux        -nographic: Ctrl-A c switches stdio between COM1 and the monitor
+  tcp        -qmp tcp:...: two clients at once, both receive events
+  daemon     -daemonize and -pidfile
 
   qmp_test.py VIREO REPO_ROOT KIT_DIR [CHECK...]
 """
@@ -448,7 +451,88 @@ def check_mux(results, vireo, kit):
         os.close(controller)
 
 
-CHECKS = {"shapes": check_shapes, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
+def check_daemon(results, vireo, kit):
+    """-daemonize returns once the VM is set up; -pidfile names the daemon,
+    which QMP controls and which removes its pid file when it quits."""
+    del kit
+    directory = scratch_dir("vireo-daemon-")
+    path, pidfile = f"{directory}/qmp.sock", f"{directory}/vireo.pid"
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64", "-daemonize", "-pidfile", pidfile,
+            "-qmp", f"unix:{path},server=on,wait=off"]
+    parent = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    results.check(parent.returncode == 0, "daemon: the foreground process exits 0", parent.stderr.decode())
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError) as e:
+        results.check(False, "daemon: the pid file names the daemon", str(e))
+        return
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except OSError:
+        alive = False
+    results.check(alive, "daemon: the pid file names a running process")
+    qmp = QmpClient(path)
+    qmp.execute("qmp_capabilities")
+    results.check(qmp.execute("query-status")["return"]["status"] == "prelaunch", "daemon: QMP reaches the daemon")
+    qmp.execute("quit")
+    deadline = time.monotonic() + 10
+    while os.path.exists(pidfile) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    results.check(not os.path.exists(pidfile), "daemon: quit removes the pid file")
+    bad = subprocess.run([vireo, "-daemonize", "-nographic"], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    results.check(bad.returncode == 1 and b"-nographic cannot be used with -daemonize" in bad.stderr,
+                  "daemon: -daemonize with -nographic is refused", bad.stderr.decode())
+
+
+def check_tcp(results, vireo, kit):
+    """-qmp tcp:HOST:PORT,server=on,wait=off, and two clients at once."""
+    del kit
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64",
+            "-qmp", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        clients = []
+        for _ in range(2):
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            f = s.makefile("rwb")
+            greeting = json.loads(f.readline())
+            clients.append((s, f))
+            results.check("QMP" in greeting, "tcp: greeting on a tcp socket")
+        for s, f in clients:
+            f.write(b'{"execute":"qmp_capabilities"}\n')
+            f.flush()
+            results.check(json.loads(f.readline()) == {"return": {}}, "tcp: each client negotiates")
+        first = clients[0][1]
+        first.write(b'{"execute":"cont"}\n')
+        first.flush()
+        # Both clients see RESUME; the first also gets its reply.
+        for s, f in clients:
+            message = json.loads(f.readline())
+            results.check(message.get("event") == "RESUME", "tcp: every client receives the event", str(message))
+        first.write(b'{"execute":"quit"}\n')
+        first.flush()
+        results.check(process.wait(timeout=10) == 0, "tcp: quit exits 0")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+CHECKS = {"shapes": check_shapes, "tcp": check_tcp, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
 
 
 def main():
