@@ -416,6 +416,11 @@ void PcMachine::reset_machine() {
   }
   create_accelerator();
   load_boot_images();
+  // The new vCPUs' TSCs start now: a pause in progress counts from here for
+  // them (skipping more would take their TSC below zero).
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  paused_at_ns_ = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
 }
 
 void PcMachine::emit_shutdown(const std::string& reason) {
