@@ -15,6 +15,7 @@ Checks:
   hmp        `info status`, `help`, line editing and `quit` at the (vireo) prompt on a pty
   mux        -nographic: Ctrl-A c switches stdio between COM1 and the monitor
   tcp        -qmp tcp:...: two clients at once, both receive events
+  chardev    -chardev socket + -mon: HMP and QMP side by side
   daemon     -daemonize and -pidfile
 
   qmp_test.py VIREO REPO_ROOT KIT_DIR [CHECK...]
@@ -532,7 +533,43 @@ def check_tcp(results, vireo, kit):
             process.wait()
 
 
-CHECKS = {"shapes": check_shapes, "tcp": check_tcp, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
+def check_chardev(results, vireo, kit):
+    """HMP on a -chardev socket through -mon, with QMP on another."""
+    del kit
+    directory = scratch_dir("vireo-chardev-")
+    hmp_path, qmp_path = f"{directory}/hmp.sock", f"{directory}/qmp.sock"
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64",
+            "-chardev", f"socket,id=human,path={hmp_path},server=on,wait=off", "-mon", "chardev=human,mode=readline",
+            "-chardev", f"socket,id=machine,path={qmp_path},server=on,wait=off", "-mon", "chardev=machine,mode=control"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        qmp = QmpClient(qmp_path)
+        qmp.execute("qmp_capabilities")
+        human = socket.socket(socket.AF_UNIX)
+        human.connect(hmp_path)
+        human.settimeout(10)
+        text = b""
+        while not text.endswith(b"(vireo) "):
+            text += human.recv(4096)
+        human.sendall(b"info chardev\r\n")
+        text = b""
+        while not text.endswith(b"(vireo) "):
+            text += human.recv(4096)
+        listing = text.decode()
+        results.check(f"human: filename=unix:{hmp_path},server=on" in listing and
+                      f"machine: filename=unix:{qmp_path},server=on" in listing,
+                      "chardev: HMP on a -chardev socket lists both monitors' chardevs", listing)
+        human.sendall(b"cont\r\n")
+        results.check(qmp.wait_event("RESUME") is not None, "chardev: cont typed in HMP reaches QMP as RESUME")
+        human.sendall(b"quit\r\n")
+        results.check(process.wait(timeout=10) == 0, "chardev: quit in HMP exits 0")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+CHECKS = {"shapes": check_shapes, "tcp": check_tcp, "chardev": check_chardev, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
 
 
 def main():
