@@ -59,6 +59,16 @@ TEST_CASE("hmp: x goes through the current CPU's paging; real mode is identity",
   CHECK(f.run("x /1xb 0x500") == "0000000000000500: 0x5a\n");
 }
 
+TEST_CASE("hmp: x/i disassembles in the vCPU's code size", "[monitor]") {
+  Fixture f;
+  // 31 c0 = xor eax, eax; 90 = nop; in 16-bit real mode (the reset state).
+  const uint8_t code[] = {0x31, 0xc0, 0x90};
+  std::memcpy(f.target.ram() + 0x7c00, code, sizeof code);
+  std::string out = f.run("x /2i 0x7c00");
+  CHECK(out.find("0x0000000000007c00:  xor") != std::string::npos);
+  CHECK(out.find("0x0000000000007c02:  nop") != std::string::npos);
+}
+
 TEST_CASE("hmp: info cpus marks the current CPU; cpu switches it", "[monitor]") {
   Fixture f;
   CHECK(f.run("info cpus") == "* CPU #0: thread_id=1000\n  CPU #1: thread_id=1001\n");

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "accel/tcg/decoder.h"
 #include "hw/core/guest_memory.h"
 #include "ui/monitor/guest_paging.h"
 #include "ui/monitor/monitor_core.h"
@@ -260,7 +261,7 @@ std::string Hmp::memory_dump(const std::string& args, bool physical, CommandCont
     }
     for (; i < spec.size(); ++i) {
       switch (spec[i]) {
-        case 'x': case 'd': case 'u': case 'o': case 'c': format = spec[i]; break;
+        case 'x': case 'd': case 'u': case 'o': case 'c': case 'i': format = spec[i]; break;
         case 'b': size = 1; size_given = true; break;
         case 'h': size = 2; size_given = true; break;
         case 'w': size = 4; size_given = true; break;
@@ -272,11 +273,12 @@ std::string Hmp::memory_dump(const std::string& args, bool physical, CommandCont
   if (format == 'c' && !size_given) size = 1;
   uint64_t address = parse_number(trim(rest), "address");
   std::optional<X86CpuState> cpu;
-  if (!physical) {
+  if (!physical || format == 'i') {
     auto states = target_.cpu_states();
     if (!states || context.cpu_index >= states->size()) throw CommandError("the machine did not respond");
     cpu = (*states)[context.cpu_index];
   }
+  if (format == 'i') return disassembly(address, count, physical, *cpu);
   const unsigned per_line = size == 1 ? 8 : 16 / size;
   std::string out;
   for (uint64_t i = 0; i < count; ++i) {
@@ -316,6 +318,28 @@ std::string Hmp::memory_dump(const std::string& args, bool physical, CommandCont
     out += text;
   }
   return out + "\n";
+}
+
+// x/i: instructions decoded by the software CPU's own decoder, in the
+// current vCPU's code size (CS.L in long mode, else CS.D), one per line.
+std::string Hmp::disassembly(uint64_t address, uint64_t count, bool physical, const X86CpuState& cpu) {
+  unsigned code_bits = (cpu.efer & kEferLma) && cpu.segment[kCs].l ? 64 : cpu.segment[kCs].db ? 32 : 16;
+  std::string out;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint8_t bytes[15];
+    size_t available = 0;
+    for (; available < sizeof bytes; ++available) {
+      uint64_t va = address + available;
+      std::optional<uint64_t> pa = physical ? std::optional<uint64_t>(va) : translate_guest_virtual(target_.memory(), cpu, va);
+      if (!pa || !target_.memory().read(*pa, &bytes[available], 1)) break;
+    }
+    if (available == 0) return out + "0x" + hex64(address) + ": Cannot access memory\n";
+    tcg::Insn insn;
+    bool complete = tcg::decode(bytes, available, code_bits, insn) == tcg::DecodeStatus::Ok && insn.length > 0;
+    out += "0x" + hex64(address) + ":  " + (complete ? tcg::disassemble(insn) : "(bad)") + "\n";
+    address += complete ? insn.length : 1;
+  }
+  return out;
 }
 
 std::string Hmp::info_registers(const std::string& args, CommandContext& context) {

@@ -40,6 +40,7 @@ class Hmp {
   Json qmp(const std::string& name, const Json& args, CommandContext& context);
   std::string help(const std::string& args);
   std::string memory_dump(const std::string& args, bool physical, CommandContext& context);
+  std::string disassembly(uint64_t address, uint64_t count, bool physical, const X86CpuState& cpu);
   std::string info_registers(const std::string& args, CommandContext& context);
   std::string info_mtree();
 
