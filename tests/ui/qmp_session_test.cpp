@@ -173,4 +173,6 @@ TEST_CASE("qmp: pmemsave writes guest memory to a file; a bad range is refused",
   CHECK(bytes[15] == 0xaf);
   Json bad = f.one(R"({"execute":"pmemsave","arguments":{"val":1,"size":-1,"filename":")" + path + "\"}}");
   CHECK(bad["error"]["desc"] == "Invalid addr 0x0000000000000001/size -1 specified");
+  Json huge = f.one(R"({"execute":"pmemsave","arguments":{"val":0,"size":1152921504606846976,"filename":")" + path + "\"}}");
+  CHECK(huge["error"]["desc"] == "Invalid addr 0x0000000000000000/size 1152921504606846976 specified");
 }

@@ -1,4 +1,5 @@
 // The QMP commands (QEMU's qapi/*.json schemas give each reply's shape).
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -38,6 +39,12 @@ void save_memory(MonitorTarget& target, const Json& args, bool physical, unsigne
   int64_t size = integer_arg(args, "size");
   std::string filename = string_arg(args, "filename");
   if (size < 0 || (size > 0 && address + static_cast<uint64_t>(size) - 1 < address)) invalid_range(address, size);
+  // Nothing past the end of the highest RAM/ROM region: a client asking
+  // for 2^60 bytes must not keep the monitor writing zeros for ever.
+  uint64_t memory_end = 0;
+  for (const MemoryRegion& r : target.memory().regions()) memory_end = std::max(memory_end, r.guest_base + r.size);
+  if (physical && address + static_cast<uint64_t>(size) > memory_end) invalid_range(address, size);
+  if (!physical && static_cast<uint64_t>(size) > memory_end) invalid_range(address, size);
   std::optional<X86CpuState> cpu;
   if (!physical) {
     auto states = target.cpu_states();
