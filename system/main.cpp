@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
     daemon.ready(command_line.config.pidfile);
     server.start();
     status = machine.run();
+    machine.control().finish();
     server.stop(std::chrono::seconds(1));
   } catch (const Error& e) {
     restore_terminal();

@@ -32,6 +32,7 @@ uint64_t RunControl::request(MachineRequest request) {
   uint64_t ticket = 0;
   {
     std::lock_guard lock(mutex_);
+    if (finished_) return 0;
     if (request.kind == K::Reset || request.kind == K::PowerOff) {
       for (const MachineRequest& queued : queue_) {
         if (queued.kind == K::Reset || queued.kind == K::PowerOff || queued.kind == K::Exit) return 0;
@@ -78,7 +79,16 @@ bool RunControl::pending() {
 
 bool RunControl::wait_done(uint64_t ticket, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] { return last_completed_ >= ticket; });
+  changed_.wait_for(lock, timeout, [&] { return last_completed_ >= ticket || finished_; });
+  return last_completed_ >= ticket;
+}
+
+void RunControl::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+  }
+  changed_.notify_all();
 }
 
 RunState RunControl::status() {

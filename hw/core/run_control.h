@@ -80,8 +80,13 @@ class RunControl {
   bool pending();
 
   // Waits until the main thread completed request `ticket`; false on timeout
-  // (a monitor must not hang forever on a machine that is stuck).
+  // (a monitor must not hang forever on a machine that is stuck) or once
+  // the machine finished.
   bool wait_done(uint64_t ticket, std::chrono::milliseconds timeout);
+
+  // The main thread left its loop: nobody will act on requests any more;
+  // waiters return and new requests are dropped.
+  void finish();
 
   RunState status();
   void set_status(RunState state);
@@ -101,6 +106,7 @@ class RunControl {
   std::deque<MachineRequest> queue_;
   uint64_t next_ticket_ = 1;
   uint64_t last_completed_ = 0;  // tickets complete in order
+  bool finished_ = false;
   RunState status_ = RunState::Running;
   std::function<void()> on_request_;
   std::mutex events_mutex_;  // taken before mutex_, never the other way

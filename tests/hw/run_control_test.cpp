@@ -67,3 +67,14 @@ TEST_CASE("run control: run state names are QEMU's", "[run_control]") {
   CHECK(std::string(run_state_name(RunState::Running)) == "running");
   CHECK(std::string(run_state_name(RunState::Shutdown)) == "shutdown");
 }
+
+TEST_CASE("run control: after finish() waiters return at once and requests are dropped", "[run_control]") {
+  RunControl control;
+  uint64_t ticket = control.request({Kind::Pause});
+  std::thread main_thread([&] { control.finish(); });
+  auto start = std::chrono::steady_clock::now();
+  CHECK_FALSE(control.wait_done(ticket, std::chrono::seconds(10)));
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  main_thread.join();
+  CHECK(control.request({Kind::Resume}) == 0);
+}
