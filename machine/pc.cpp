@@ -55,6 +55,9 @@ PcMachine::PcMachine(const VmConfig& config)
     firmware_image_ = read_whole_file(path, "could not load PC BIOS", FirmwareLayout::kMaxBytes);
     map_firmware(memory_, firmware_image_, path);
   }
+  // The monitor may ask before run() starts: the state is already the one
+  // run() begins in.
+  control_.set_status(config_.start_paused ? RunState::Prelaunch : RunState::Running);
   map_ram();
   create_devices();
   create_accelerator();
