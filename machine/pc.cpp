@@ -37,6 +37,9 @@ struct ComPort {
 };
 constexpr ComPort kComPorts[4] = {{0x3f8, 4}, {0x2f8, 3}, {0x3e8, 4}, {0x2e8, 3}};
 
+// The vCPU the calling thread runs, if it is a vCPU thread.
+thread_local Vcpu* t_current_vcpu = nullptr;
+
 }  // namespace
 
 PcMachine::PcMachine(const VmConfig& config)
@@ -58,6 +61,13 @@ PcMachine::PcMachine(const VmConfig& config)
   // The monitor may ask before run() starts: the state is already the one
   // run() begins in.
   control_.set_status(config_.start_paused ? RunState::Prelaunch : RunState::Running);
+  // A request made by a vCPU itself (isa-debug-exit, port 0x92, ACPI
+  // power-off: an I/O write on its own thread) stops that vCPU after the
+  // instruction, so the guest runs nothing past it while the main thread
+  // acts — as QEMU, which exits or resets from within the write.
+  control_.set_on_request([] {
+    if (t_current_vcpu != nullptr) t_current_vcpu->kick();
+  });
   map_ram();
   create_devices();
   create_accelerator();
@@ -373,9 +383,16 @@ void PcMachine::stop_vcpus() {
 
 void PcMachine::vcpu_thread(Vcpu& vcpu) {
   if (vcpu.index() < config_.smp.cpus) vcpu_tids_[vcpu.index()] = static_cast<int>(syscall(SYS_gettid));
+  t_current_vcpu = &vcpu;
   while (!vcpus_stopping_.load()) {
     switch (vcpu.run()) {
       case VcpuStop::Kicked:
+        // Parked while a request is pending (see set_on_request above);
+        // the main thread then stops the vCPUs or, for a request that
+        // leaves them running, lets this one go on.
+        while (!vcpus_stopping_.load() && control_.pending()) {
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
         continue;
       case VcpuStop::TripleFault:
         control_.request_reset();
