@@ -92,6 +92,12 @@ class Vcpu {
     (void)vector;
   }
 
+  // The machine was paused for `ns` nanoseconds: clocks the vCPU keeps
+  // itself (tcg's TSC follows the host clock) move back by that much, so
+  // the guest does not see the pause as time passing. Called only while
+  // the vCPU is not running.
+  virtual void skip_time(uint64_t ns) { (void)ns; }
+
   virtual X86CpuState state() = 0;
   virtual void set_state(const X86CpuState& state) = 0;
 

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,9 @@ struct ComPort {
 };
 constexpr ComPort kComPorts[4] = {{0x3f8, 4}, {0x2f8, 3}, {0x3e8, 4}, {0x2e8, 3}};
 
+// The vCPU the calling thread runs, if it is a vCPU thread.
+thread_local Vcpu* t_current_vcpu = nullptr;
+
 }  // namespace
 
 PcMachine::PcMachine(const VmConfig& config)
@@ -81,21 +85,20 @@ PcMachine::PcMachine(const VmConfig& config)
     firmware_image_ = read_whole_file(path, "could not load PC BIOS", FirmwareLayout::kMaxBytes);
     map_firmware(memory_, firmware_image_, path);
   }
+  // The monitor may ask before run() starts: the state is already the one
+  // run() begins in.
+  control_.set_status(config_.start_paused ? RunState::Prelaunch : RunState::Running);
+  // A request made by a vCPU itself (isa-debug-exit, port 0x92, ACPI
+  // power-off: an I/O write on its own thread) stops that vCPU after the
+  // instruction, so the guest runs nothing past it while the main thread
+  // acts — as QEMU, which exits or resets from within the write.
+  control_.set_on_request([] {
+    if (t_current_vcpu != nullptr) t_current_vcpu->kick();
+  });
   map_ram();
   create_devices();
   create_accelerator();
   load_boot_images();
-  // A request (isa-debug-exit, reset, power-off, Ctrl-A x) stops guest code
-  // before the write that made it returns: nothing the guest does after
-  // its exit port write may still run, as on QEMU where the process ends
-  // inside that write.
-  control_.set_on_request([this] { stop_vcpus_soon(); });
-}
-
-void PcMachine::stop_vcpus_soon() {
-  vcpus_stopping_ = true;
-  std::lock_guard lock(vcpus_mutex_);
-  for (auto& vcpu : vcpus_) vcpu->kick();
 }
 
 PcMachine::~PcMachine() {
@@ -272,7 +275,9 @@ void PcMachine::create_devices() {
   create_pci();
 
   // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
-  auto pm = std::make_unique<AcpiPm>(irq_line(9), control_);
+  // Its timer counts virtual time, which stands still while paused.
+  auto pm = std::make_unique<AcpiPm>(irq_line(9), control_,
+                                     [this] { return static_cast<uint64_t>(clock_.now_ns()); });
   acpi_pm_ = pm.get();
   pio_.add(AcpiPm::kBasePort, AcpiPm::kSize, pm.get(), "acpi-pm");
   devices_.push_back(std::move(pm));
@@ -291,16 +296,20 @@ void PcMachine::create_serial_ports() {
     // QEMU's defaults: -nographic puts COM1 on stdio behind the Ctrl-A
     // escape prefix; otherwise it goes to a graphical console, which vireo
     // does not have yet, so it is discarded.
-    specs = {config_.nographic ? "stdio" : "null"};
+    // With no monitor asked for either, the monitor shares stdio with
+    // COM1 (QEMU's "mon:stdio"; Ctrl-A c switches).
+    bool default_monitor = config_.monitors.empty();
+    specs = {config_.nographic ? (default_monitor ? "mon:stdio" : "stdio") : "null"};
     escape_keys = config_.nographic;
   }
   CharBackendOptions options;
   options.escape_keys = escape_keys;
-  options.on_quit = [this] { control_.request_exit(0); };
+  options.on_quit = [this] { control_.request_exit(0, "host-signal"); };
   for (size_t i = 0; i < specs.size() && i < 4; ++i) {
     if (specs[i] == "none") continue;
     char_backends_.push_back(create_char_backend(specs[i], options));
     CharBackend* backend = char_backends_.back().get();
+    if (specs[i] == "mon:stdio") multiplexed_stdio_ = backend;
     auto uart = std::make_unique<Uart16550>(irq_line(kComPorts[i].irq), backend);
     pio_.add(kComPorts[i].base, Uart16550::kRegisterCount, uart.get(), "serial");
     backend->attach(uart.get());
@@ -402,7 +411,6 @@ void PcMachine::create_accelerator() {
   if (!accelerator_) throw Error(failures);
   if (!accelerator_->has_irqchip()) create_software_irqchip();
   detach_local_apics();
-  std::lock_guard lock(vcpus_mutex_);
   vcpus_.clear();
   for (unsigned i = 0; i < config_.smp.cpus; ++i) {
     LocalInterruptController* local_apic = i < local_apics_.size() ? local_apics_[i] : nullptr;
@@ -506,7 +514,29 @@ void PcMachine::load_boot_images() {
   }
 }
 
-void PcMachine::press_power_button() { acpi_pm_->press_power_button(); }
+void PcMachine::press_power_button() {
+  acpi_pm_->press_power_button();
+  control_.emit({MachineEvent::Kind::Powerdown});
+}
+
+bool PcMachine::inspect(const std::function<void()>& fn) {
+  uint64_t ticket = control_.request({MachineRequest::Kind::Inspect, 0, "", fn});
+  return ticket != 0 && control_.wait_done(ticket, std::chrono::seconds(10));
+}
+
+int PcMachine::vcpu_thread_id(unsigned index) const {
+  if (index >= config_.smp.cpus || !vcpu_tids_) return main_tid_;
+  int tid = vcpu_tids_[index].load();
+  return tid != 0 ? tid : main_tid_;
+}
+
+std::vector<std::pair<std::string, std::string>> PcMachine::chardevs() const {
+  std::vector<std::pair<std::string, std::string>> list;
+  for (size_t i = 0; i < config_.serial_specs.size(); ++i) {
+    list.push_back({"serial" + std::to_string(i), config_.serial_specs[i]});
+  }
+  return list;
+}
 
 void PcMachine::reset_devices() {
   acpi_pm_->reset();
@@ -528,6 +558,7 @@ void PcMachine::reset_devices() {
 
 void PcMachine::start_vcpus() {
   vcpus_stopping_ = false;
+  if (!vcpu_tids_) vcpu_tids_ = std::make_unique<std::atomic<int>[]>(config_.smp.cpus);
   for (auto& vcpu : vcpus_) {
     Vcpu* v = vcpu.get();
     vcpu_threads_.emplace_back([this, v] { vcpu_thread(*v); });
@@ -539,56 +570,161 @@ void PcMachine::stop_vcpus() {
   for (auto& vcpu : vcpus_) vcpu->kick();
   for (std::thread& t : vcpu_threads_) t.join();
   vcpu_threads_.clear();
+  for (unsigned i = 0; vcpu_tids_ && i < config_.smp.cpus; ++i) vcpu_tids_[i] = 0;
 }
 
 void PcMachine::vcpu_thread(Vcpu& vcpu) {
+  if (vcpu.index() < config_.smp.cpus) vcpu_tids_[vcpu.index()] = static_cast<int>(syscall(SYS_gettid));
+  t_current_vcpu = &vcpu;
   while (!vcpus_stopping_.load()) {
     switch (vcpu.run()) {
       case VcpuStop::Kicked:
+        // Parked while a request is pending (see set_on_request above);
+        // the main thread then stops the vCPUs or, for a request that
+        // leaves them running, lets this one go on.
+        while (!vcpus_stopping_.load() && control_.pending()) {
+          std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
         continue;
       case VcpuStop::TripleFault:
         control_.request_reset();
         return;
       case VcpuStop::Error:
         log_error("vCPU " + std::to_string(vcpu.index()) + ": " + vcpu.error());
-        control_.request_exit(1);
+        control_.request_exit(1, "host-error");
         return;
     }
   }
 }
 
-int PcMachine::run() {
-  timers_.start();
+void PcMachine::pause() {
+  stop_vcpus();
+  clock_.pause();
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  paused_at_ns_ = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+void PcMachine::resume() {
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t paused_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec - paused_at_ns_;
+  // The device timers run on virtual time, which stood still; the vCPUs'
+  // own clocks (tcg's TSC) are told how long the pause was.
+  if (paused_ns > 0) {
+    for (auto& vcpu : vcpus_) vcpu->skip_time(static_cast<uint64_t>(paused_ns));
+  }
+  clock_.resume();
   start_vcpus();
+}
+
+void PcMachine::reset_machine() {
+  reset_devices();
+  detach_local_apics();
+  vcpus_.clear();
+  {
+    std::unique_lock lock(accelerator_mutex_);
+    accelerator_.reset();
+  }
+  create_accelerator();
+  load_boot_images();
+  // The new vCPUs' TSCs start now: a pause in progress counts from here for
+  // them (skipping more would take their TSC below zero).
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  paused_at_ns_ = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+void PcMachine::emit_shutdown(const std::string& reason) {
+  control_.emit({MachineEvent::Kind::Shutdown, reason.rfind("guest", 0) == 0, reason});
+}
+
+// The main thread's loop. The run state follows QEMU's (runstate.c): -S
+// starts in prelaunch; stop/cont move between running and paused; a guest
+// power-off with -no-shutdown leaves the machine in shutdown, from which
+// system_reset leads to paused (then cont) and quit ends it.
+int PcMachine::run() {
+  main_tid_ = static_cast<int>(syscall(SYS_gettid));
+  timers_.start();
+  bool vcpus_running = false;
+  if (config_.start_paused) {
+    control_.set_status(RunState::Prelaunch);
+    pause();
+  } else {
+    control_.set_status(RunState::Running);
+    start_vcpus();
+    vcpus_running = true;
+  }
+  auto stop_running = [&] {
+    if (vcpus_running) pause();
+    vcpus_running = false;
+  };
   for (;;) {
     MachineRequest request = control_.wait();
-    stop_vcpus();
+    RunState status = control_.status();
     switch (request.kind) {
       case MachineRequest::Kind::Exit:
+        stop_running();
+        emit_shutdown(request.reason.empty() ? "host-signal" : request.reason);
+        control_.set_status(RunState::Shutdown);
+        control_.complete(request);
         return request.exit_status;
       case MachineRequest::Kind::PowerOff:
+        stop_running();
+        emit_shutdown(request.reason.empty() ? "guest-shutdown" : request.reason);
         // -no-shutdown keeps the process (and the stopped guest) around
         // until the user ends it.
-        if (config_.no_shutdown) continue;
-        return 0;
+        if (!config_.no_shutdown) {
+          control_.complete(request);
+          return 0;
+        }
+        control_.set_status(RunState::Shutdown);
+        control_.emit({MachineEvent::Kind::Stop});
+        break;
       case MachineRequest::Kind::Reset: {
-        if (config_.no_reboot) return 0;
-        reset_devices();
-        detach_local_apics();
-        {
-          std::lock_guard lock(vcpus_mutex_);
-          vcpus_.clear();
+        bool guest = request.reason.empty() || request.reason.rfind("guest", 0) == 0;
+        std::string reason = request.reason.empty() ? "guest-reset" : request.reason;
+        if (config_.no_reboot && guest) {
+          stop_running();
+          emit_shutdown(reason);
+          control_.complete(request);
+          return 0;
         }
-        {
-          std::unique_lock lock(accelerator_mutex_);
-          accelerator_.reset();
+        bool was_running = vcpus_running;
+        stop_running();
+        reset_machine();
+        control_.emit({MachineEvent::Kind::Reset, guest, reason});
+        if (was_running) {
+          resume();
+          vcpus_running = true;
+        } else if (status == RunState::Shutdown) {
+          // QEMU: a reset out of the shutdown state leaves the guest paused.
+          control_.set_status(RunState::Paused);
         }
-        create_accelerator();
-        load_boot_images();
-        start_vcpus();
-        continue;
+        break;
       }
+      case MachineRequest::Kind::Pause:
+        if (status == RunState::Running) {
+          stop_running();
+          control_.set_status(RunState::Paused);
+          control_.emit({MachineEvent::Kind::Stop});
+        }
+        break;
+      case MachineRequest::Kind::Resume:
+        if (status == RunState::Paused || status == RunState::Prelaunch) {
+          resume();
+          vcpus_running = true;
+          control_.set_status(RunState::Running);
+          control_.emit({MachineEvent::Kind::Resume});
+        }
+        break;
+      case MachineRequest::Kind::Inspect:
+        if (vcpus_running) stop_vcpus();
+        if (request.inspect) request.inspect();
+        if (vcpus_running) start_vcpus();
+        break;
     }
+    control_.complete(request);
   }
 }
 

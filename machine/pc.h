@@ -4,7 +4,9 @@
 //
 // Threads: the thread that calls run() is the machine's main thread; it
 // creates one thread per vCPU and is the only one that starts, stops or
-// resets them. Devices are reached from vCPU threads through the buses,
+// resets them. Other threads (the monitor) ask through control(): pause,
+// resume, reset, or inspect() to run code there with the vCPUs stopped.
+// While paused the vCPU threads are gone and virtual time stands still. Devices are reached from vCPU threads through the buses,
 // and from the timer thread (timers_, started by run()) for their timers.
 //
 // Interrupts: under kvm the in-kernel irqchip (PIC, IOAPIC, LAPICs, PIT)
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -68,7 +71,27 @@ class PcMachine {
   std::string_view accelerator_name() const { return accelerator_->name(); }
 
   // The ACPI power button (system_powerdown): the guest decides what to do.
+  // Emits POWERDOWN. Any thread.
   void press_power_button();
+
+  // From a thread other than the main one, while run() runs: runs `fn` on
+  // the main thread with every vCPU stopped (restarting them afterwards if
+  // they ran). False if the machine did not answer within the timeout.
+  bool inspect(const std::function<void()>& fn);
+
+  // For the monitor. vcpus() may only be used inside inspect(), or while
+  // the machine is paused from the main thread's point of view.
+  const VmConfig& config() const { return config_; }
+  std::vector<std::unique_ptr<Vcpu>>& vcpus() { return vcpus_; }
+  unsigned vcpu_count() const { return config_.smp.cpus; }
+  // The host thread id (gettid) of vCPU `index`'s thread, or the main
+  // thread's while the vCPUs are stopped, as QEMU reports a halted CPU's.
+  int vcpu_thread_id(unsigned index) const;
+  const std::string& cpu_model_name() const { return config_.cpu_model; }
+  // The stdio backend COM1 shares with a monitor ("mon:stdio"), or null.
+  CharBackend* multiplexed_stdio() { return multiplexed_stdio_; }
+  // The character devices: their label (serial0...) and spec.
+  std::vector<std::pair<std::string, std::string>> chardevs() const;
 
  private:
   void map_ram();
@@ -94,11 +117,13 @@ class PcMachine {
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
   void start_vcpus();
-  // From any thread: vCPUs leave guest code at once and do not re-enter it
-  // until the main thread starts them again.
-  void stop_vcpus_soon();
   void stop_vcpus();
   void vcpu_thread(Vcpu& vcpu);
+  void pause();
+  void resume();
+  void reset_machine();
+  // Emits SHUTDOWN; true if the process should leave now.
+  void emit_shutdown(const std::string& reason);
   IrqLine irq_line(unsigned gsi);
   // IRQ 0 (PIT) and IRQ 8 (RTC): disconnected while the HPET is in legacy
   // replacement mode and drives those lines itself.
@@ -127,12 +152,15 @@ class PcMachine {
   std::unique_ptr<Accelerator> accelerator_;
   std::string accelerator_choice_;
   const CpuModel* cpu_model_ = nullptr;
-  std::vector<std::unique_ptr<Vcpu>> vcpus_;  // changed by the main thread under vcpus_mutex_
-  std::mutex vcpus_mutex_;  // for kicks from other threads
+  std::vector<std::unique_ptr<Vcpu>> vcpus_;
   std::vector<std::thread> vcpu_threads_;
   std::atomic<bool> vcpus_stopping_{false};
+  std::unique_ptr<std::atomic<int>[]> vcpu_tids_;  // set by each vCPU thread, 0 when none
+  int main_tid_ = 0;
+  int64_t paused_at_ns_ = 0;  // host monotonic time of pause()
 
   std::vector<std::unique_ptr<CharBackend>> char_backends_;
+  CharBackend* multiplexed_stdio_ = nullptr;
   // The software irqchip's shared lock and APIC bus (tcg only), declared
   // before the devices that use them.
   std::mutex irqchip_mutex_;

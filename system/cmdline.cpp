@@ -207,7 +207,7 @@ void parse_cpu(CommandLine& cl, const std::string& arg) {
 }
 
 void parse_serial(CommandLine& cl, const std::string& arg) {
-  bool known = arg == "stdio" || arg == "null" || arg == "none" ||
+  bool known = arg == "stdio" || arg == "mon:stdio" || arg == "null" || arg == "none" ||
                (arg.rfind("file:", 0) == 0 && arg.size() > 5);
   if (!known) {
     std::string driver = arg.substr(0, arg.find(':'));
@@ -297,6 +297,118 @@ void add_drive(CommandLine& cl, const std::string& arg, const std::string& optio
   if (auto snap = kv.get("snapshot")) drive.snapshot = parse_bool(*snap, "snapshot");
   drive.serial = kv.get("serial").value_or("");
   cl.config.drives.push_back(std::move(drive));
+// A chardev in -qmp/-monitor's legacy form: "stdio", "null",
+// "unix:PATH[,server=on][,wait=off]", "tcp:HOST:PORT[,...]", "file:PATH".
+ChardevSpec parse_legacy_chardev(const std::string& text, const std::string& id) {
+  ChardevSpec spec;
+  spec.id = id;
+  std::string head = text.substr(0, text.find(','));
+  std::string rest = head.size() < text.size() ? text.substr(head.size() + 1) : "";
+  if (head == "stdio" || head == "null") {
+    spec.backend = head;
+    spec.filename = head;
+  } else if (head.rfind("file:", 0) == 0 && head.size() > 5) {
+    spec.backend = "file";
+    spec.path = head.substr(5);
+    spec.filename = head;
+  } else if (head.rfind("unix:", 0) == 0 && head.size() > 5) {
+    spec.backend = "socket";
+    spec.path = head.substr(5);
+  } else if (head.rfind("tcp:", 0) == 0) {
+    spec.backend = "socket";
+    std::string address = head.substr(4);
+    size_t colon = address.rfind(':');
+    if (colon == std::string::npos) throw Error("host and/or port not specified");
+    spec.host = address.substr(0, colon);
+    uint64_t port = parse_uint(address.substr(colon + 1), "port");
+    if (port > 0xffff) throw Error("port out of range");
+    spec.port = static_cast<uint16_t>(port);
+    if (spec.host.empty()) spec.host = "0.0.0.0";
+  } else {
+    throw Error("'" + head.substr(0, head.find(':')) + "' is not a valid char driver");
+  }
+  if (!rest.empty()) {
+    if (spec.backend != "socket") throw Error("options are only supported for unix: and tcp: sockets");
+    KeyValueList kv = KeyValueList::parse(rest, "");
+    kv.check_known({"server", "wait", "nowait"});
+    if (auto v = kv.get("server")) spec.server = parse_bool(*v, "server");
+    if (auto v = kv.get("wait")) spec.wait = parse_bool(*v, "wait");
+    if (kv.has("nowait")) spec.wait = false;
+  }
+  if (spec.backend == "socket") {
+    if (!spec.server) throw Error("only server sockets (server=on) are supported yet");
+    if (spec.wait) throw Error("wait=on is not supported yet; use wait=off");
+    spec.filename = spec.host.empty() ? "unix:" + spec.path + ",server=on"
+                                      : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+  }
+  return spec;
+}
+
+// -qmp and -monitor: a chardev named as QEMU names them, and a monitor on it.
+void add_legacy_monitor(CommandLine& cl, const std::string& arg, bool control) {
+  if (arg == "none") return;
+  bool pretty = false;
+  std::string text = arg;
+  // "-qmp unix:/p,server=on,pretty=on" is not QEMU's; pretty is -mon's.
+  std::string id = "compat_monitor" + std::to_string(cl.config.monitors.size());
+  cl.config.chardevs.push_back(parse_legacy_chardev(text, id));
+  cl.config.monitors.push_back({id, control, pretty});
+}
+
+void parse_chardev(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "backend");
+  kv.check_known({"backend", "id", "path", "host", "port", "server", "wait", "mux", "signal", "logfile"});
+  ChardevSpec spec;
+  spec.backend = kv.get("backend").value_or("");
+  spec.id = kv.get("id").value_or("");
+  if (spec.id.empty()) throw Error("Parameter 'id' is missing");
+  for (const ChardevSpec& existing : cl.config.chardevs) {
+    if (existing.id == spec.id) throw Error("attempt to add duplicate property '" + spec.id + "' to object (type 'container')");
+  }
+  if (spec.backend == "stdio" || spec.backend == "null") {
+    spec.filename = spec.backend;
+  } else if (spec.backend == "file") {
+    spec.path = kv.get("path").value_or("");
+    if (spec.path.empty()) throw Error("chardev: file: no filename given");
+    spec.filename = "file:" + spec.path;
+  } else if (spec.backend == "socket") {
+    spec.path = kv.get("path").value_or("");
+    spec.host = kv.get("host").value_or("");
+    if (auto port = kv.get("port")) {
+      uint64_t p = parse_uint(*port, "port");
+      if (p > 0xffff) throw Error("port out of range");
+      spec.port = static_cast<uint16_t>(p);
+      if (spec.host.empty()) spec.host = "0.0.0.0";
+    } else if (spec.path.empty()) {
+      throw Error("chardev: socket: no host given");
+    }
+    spec.server = parse_bool(kv.get("server").value_or("off"), "server");
+    spec.wait = parse_bool(kv.get("wait").value_or("on"), "wait");
+    if (!spec.server) throw Error("only server sockets (server=on) are supported yet");
+    if (spec.wait) throw Error("wait=on is not supported yet; use wait=off");
+    spec.filename = !spec.path.empty() ? "unix:" + spec.path + ",server=on"
+                                       : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+  } else {
+    throw Error("'" + spec.backend + "' is not a valid char driver name");
+  }
+  if (auto mux = kv.get("mux")) spec.mux = parse_bool(*mux, "mux");
+  cl.config.chardevs.push_back(spec);
+}
+
+void parse_mon(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "chardev");
+  kv.check_known({"chardev", "mode", "pretty"});
+  MonitorSpec spec;
+  spec.chardev_id = kv.get("chardev").value_or("");
+  if (spec.chardev_id.empty()) throw Error("Parameter 'chardev' is missing");
+  std::string mode = kv.get("mode").value_or("readline");
+  if (mode == "control") {
+    spec.control = true;
+  } else if (mode != "readline") {
+    throw Error("unknown monitor mode '" + mode + "'");
+  }
+  if (auto pretty = kv.get("pretty")) spec.pretty = parse_bool(*pretty, "pretty");
+  cl.config.monitors.push_back(spec);
 }
 
 const std::vector<OptionDef>& option_table() {
@@ -325,7 +437,8 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { cl.config.initrd_path = a; }},
       {"append", true, "cmdline", "kernel command line for -kernel",
        [](CommandLine& cl, const std::string& a) { cl.config.kernel_cmdline = a; }},
-      {"serial", true, "stdio|file:path|null|none", "redirect the next serial port", parse_serial},
+      {"serial", true, "stdio|mon:stdio|file:path|null|none",
+       "redirect the next serial port (mon:stdio: shared with the monitor, Ctrl-A c switches)", parse_serial},
       {"nographic", false, nullptr, "no display; serial port on stdio (Ctrl-A h for help)",
        [](CommandLine& cl, const std::string&) { cl.config.nographic = true; }},
       {"display", true, "none", "select the display backend", parse_display},
@@ -349,6 +462,22 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { add_drive(cl, a, "-drive " + a); }},
       {"hda", true, "file", "first hard disk image (attached as virtio-blk until IDE exists)",
        [](CommandLine& cl, const std::string& a) { add_drive(cl, "file=" + escape_commas(a), "-hda " + a); }},
+      {"S", false, nullptr, "do not start the CPUs at start-up (the monitor's 'cont' starts them)",
+       [](CommandLine& cl, const std::string&) { cl.config.start_paused = true; }},
+      {"qmp", true, "unix:path,server=on,wait=off|tcp:host:port,server=on,wait=off|stdio",
+       "a QMP (JSON) monitor on a character device",
+       [](CommandLine& cl, const std::string& a) { add_legacy_monitor(cl, a, true); }},
+      {"monitor", true, "stdio|none|unix:path,server=on,wait=off|tcp:host:port,server=on,wait=off",
+       "a human monitor (HMP) on a character device",
+       [](CommandLine& cl, const std::string& a) { add_legacy_monitor(cl, a, false); }},
+      {"chardev", true, "socket|stdio|file|null,id=id[,path=...][,host=...,port=...][,server=on,wait=off]",
+       "a character device for -mon", parse_chardev},
+      {"daemonize", false, nullptr, "run in the background once started",
+       [](CommandLine& cl, const std::string&) { cl.config.daemonize = true; }},
+      {"pidfile", true, "file", "write the process id to 'file'",
+       [](CommandLine& cl, const std::string& a) { cl.config.pidfile = a; }},
+      {"mon", true, "[chardev=]id[,mode=readline|control][,pretty=on|off]", "a monitor on a -chardev",
+       parse_mon},
   };
   return table;
 }
@@ -405,6 +534,21 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     // QEMU allows both (the BIOS then loads the kernel through fw_cfg); vireo
     // boots kernels directly, so the combination is refused rather than guessed.
     throw Error("-kernel and -bios together are not supported yet");
+  }
+  if (cl.config.daemonize) {
+    // QEMU's rules: a daemon has no terminal to talk to.
+    if (cl.config.nographic) throw Error("-nographic cannot be used with -daemonize");
+    for (const std::string& serial : cl.config.serial_specs) {
+      if (serial == "stdio" || serial == "mon:stdio") throw Error("-serial stdio cannot be used with -daemonize");
+    }
+    for (const ChardevSpec& chardev : cl.config.chardevs) {
+      if (chardev.backend == "stdio") throw Error("stdio cannot be used with -daemonize");
+    }
+  }
+  for (const MonitorSpec& monitor : cl.config.monitors) {
+    bool found = false;
+    for (const ChardevSpec& chardev : cl.config.chardevs) found = found || chardev.id == monitor.chardev_id;
+    if (!found) throw Error("-mon: chardev \"" + monitor.chardev_id + "\" not found");
   }
   if (cl.config.kernel_path.empty() && !cl.config.initrd_path.empty()) {
     throw Error("-initrd only allowed with -kernel option");

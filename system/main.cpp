@@ -12,7 +12,10 @@
 #include "accel/cpu_model.h"
 #include "machine/pc.h"
 #include "system/cmdline.h"
+#include "system/daemon.h"
 #include "ui/chardev.h"
+#include "ui/monitor/monitor_server.h"
+#include "ui/monitor/pc_target.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -90,22 +93,42 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   int status = 1;
+  Daemon daemon;
   try {
+    daemon.start(command_line.config.daemonize);
     PcMachine machine(command_line.config);
     std::thread([&machine, signals] {
       int signal_number = 0;
       if (sigwait(&signals, &signal_number) == 0) {
         log_error("terminating on signal " + std::to_string(signal_number));
-        machine.control().request_exit(0);
+        machine.control().request_exit(0, "host-signal");
       }
     }).detach();
+    // The monitors: built once the machine exists, serving until it ends,
+    // then given a moment to deliver the last replies and SHUTDOWN.
+    PcMonitorTarget target(machine);
+    MonitorCore core(target);
+    MonitorServer server(core, machine.control());
+    target.set_server(&server);
+    const VmConfig& config = command_line.config;
+    for (const MonitorSpec& monitor : config.monitors) {
+      for (const ChardevSpec& chardev : config.chardevs) {
+        if (chardev.id == monitor.chardev_id) server.add_monitor(chardev, monitor);
+      }
+    }
+    if (CharBackend* shared = machine.multiplexed_stdio()) server.add_multiplexed_monitor(*shared);
+    daemon.ready(command_line.config.pidfile);
+    server.start();
     status = machine.run();
+    machine.control().finish();
+    server.stop(std::chrono::seconds(1));
   } catch (const Error& e) {
     restore_terminal();
     log_error(e.what());
     return 1;
   }
   restore_terminal();
+  daemon.finish();
   // The sigwait thread may still be blocked; leave without unwinding it.
   std::fflush(stdout);
   _exit(status);

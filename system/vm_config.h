@@ -38,6 +38,26 @@ struct SmpConfig {
   unsigned max_cpus = 1;
 };
 
+// -chardev (and the chardevs -qmp/-monitor/-serial mon: create).
+struct ChardevSpec {
+  std::string id;
+  std::string backend;  // "socket", "stdio", "file", "null"
+  std::string path;     // socket: a unix socket path; file: the file
+  std::string host;     // socket: tcp host ("" for a unix socket)
+  uint16_t port = 0;
+  bool server = false;
+  bool wait = true;
+  bool mux = false;     // shared by a serial port and a monitor (mon:stdio)
+  std::string filename;  // QEMU's query-chardev "filename" ("unix:/p,server=on")
+};
+
+// -mon: a monitor on a chardev.
+struct MonitorSpec {
+  std::string chardev_id;
+  bool control = false;  // mode=control (QMP) rather than readline (HMP)
+  bool pretty = false;
+};
+
 struct VmConfig {
   std::string machine_type = "pc";
   // Accelerators to try in order ("-accel kvm -accel tcg", "accel=kvm:tcg").
@@ -65,6 +85,12 @@ struct VmConfig {
 
   std::vector<DriveSpec> drives;
   std::vector<DeviceSpec> devices;
+
+  bool start_paused = false;  // -S
+  std::vector<ChardevSpec> chardevs;
+  std::vector<MonitorSpec> monitors;
+  bool daemonize = false;
+  std::string pidfile;
 };
 
 }  // namespace vireo

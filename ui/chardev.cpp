@@ -99,6 +99,14 @@ class StdioBackend final : public CharBackend {
 
   void frontend_ready() override { wake(); }
 
+  // attach_monitor(nullptr) detaches, waiting for a delivery in progress.
+  bool attach_monitor(CharFrontend* monitor) override {
+    if (!options_.multiplexed) return false;
+    std::lock_guard lock(monitor_mutex_);
+    monitor_ = monitor;
+    return true;
+  }
+
  private:
   void make_terminal_raw() {
     if (!isatty(STDIN_FILENO)) return;
@@ -127,10 +135,12 @@ class StdioBackend final : public CharBackend {
     [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &b, 1);
   }
 
-  // Interprets the -nographic escape prefix; returns the bytes for the guest.
-  std::string filter_escapes(const uint8_t* data, size_t size) {
-    std::string out;
+  // Interprets the -nographic escape prefix; appends the bytes for the
+  // guest to `out` and, with mon:stdio while the monitor has the input, to
+  // `to_monitor`.
+  void filter_escapes(const uint8_t* data, size_t size, std::string& serial_out, std::string& to_monitor) {
     for (size_t i = 0; i < size; ++i) {
+      std::string& out = monitor_focus_ ? to_monitor : serial_out;
       uint8_t c = data[i];
       if (!options_.escape_keys) {
         out += static_cast<char>(c);
@@ -150,11 +160,20 @@ class StdioBackend final : public CharBackend {
           log_error("terminating on signal from the console (Ctrl-A x)");
           if (options_.on_quit) options_.on_quit();
           break;
+        case 'c': {
+          // mon:stdio: switch between the serial port and the monitor.
+          std::lock_guard lock(monitor_mutex_);
+          if (monitor_ == nullptr) break;
+          monitor_focus_ = !monitor_focus_;
+          if (monitor_focus_) monitor_->focus_in();
+          break;
+        }
         case 'h':
         case '?': {
           static const char kHelp[] =
               "\r\nC-a h    print this help\r\n"
               "C-a x    exit emulator\r\n"
+              "C-a c    switch between console and monitor\r\n"
               "C-a C-a  sends C-a\r\n";
           write_all(STDOUT_FILENO, reinterpret_cast<const uint8_t*>(kHelp), sizeof kHelp - 1);
           break;
@@ -166,7 +185,6 @@ class StdioBackend final : public CharBackend {
           break;  // unknown escapes are swallowed, as in QEMU
       }
     }
-    return out;
   }
 
   void input_loop() {
@@ -200,7 +218,16 @@ class StdioBackend final : public CharBackend {
           stdin_open = false;  // EOF: the guest simply gets no more input
           continue;
         }
-        pending += filter_escapes(buf, static_cast<size_t>(n));
+        std::string to_monitor;
+        filter_escapes(buf, static_cast<size_t>(n), pending, to_monitor);
+        if (!to_monitor.empty()) {
+          // The monitor takes what it is given at once (it has no FIFO).
+          // The lock is held so attach_monitor(nullptr) waits for it.
+          std::lock_guard lock(monitor_mutex_);
+          if (monitor_ != nullptr) {
+            monitor_->receive({reinterpret_cast<const uint8_t*>(to_monitor.data()), to_monitor.size()});
+          }
+        }
       }
     }
   }
@@ -212,6 +239,9 @@ class StdioBackend final : public CharBackend {
   std::atomic<bool> stopping_{false};
   int wake_pipe_[2] = {-1, -1};
   bool escape_pending_ = false;  // input thread only
+  bool monitor_focus_ = false;   // input thread only
+  std::mutex monitor_mutex_;     // guards monitor_ and is held while it is called
+  CharFrontend* monitor_ = nullptr;
 };
 
 }  // namespace
@@ -224,6 +254,12 @@ std::unique_ptr<CharBackend> create_char_backend(const std::string& spec,
                                                  const CharBackendOptions& options) {
   if (spec == "null") return std::make_unique<NullBackend>();
   if (spec == "stdio") return std::make_unique<StdioBackend>(options);
+  if (spec == "mon:stdio") {
+    CharBackendOptions muxed = options;
+    muxed.escape_keys = true;
+    muxed.multiplexed = true;
+    return std::make_unique<StdioBackend>(muxed);
+  }
   if (spec.rfind("file:", 0) == 0) return std::make_unique<FileBackend>(spec.substr(5));
   throw Error("'" + spec.substr(0, spec.find(':')) + "' is not a valid char driver");
 }

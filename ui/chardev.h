@@ -20,6 +20,8 @@ class CharFrontend {
   // How many bytes receive() can take now.
   virtual size_t can_receive() = 0;
   virtual void receive(std::span<const uint8_t> bytes) = 0;
+  // A multiplexed backend (mon:stdio) switched its input to this frontend.
+  virtual void focus_in() {}
 };
 
 class CharBackend {
@@ -32,17 +34,28 @@ class CharBackend {
   virtual void detach() {}
   // The frontend calls this when it has room again after can_receive() == 0.
   virtual void frontend_ready() {}
+  // mon:stdio: a monitor shares the backend with the serial port attached
+  // first; Ctrl-A c moves the input between them. False if this backend
+  // cannot be shared.
+  virtual bool attach_monitor(CharFrontend* monitor) {
+    (void)monitor;
+    return false;
+  }
 };
 
 struct CharBackendOptions {
   // -nographic: Ctrl-A is an escape prefix (Ctrl-A x quits, Ctrl-A h helps)
   // and Ctrl-C goes to the guest. Plain "-serial stdio" leaves both alone.
   bool escape_keys = false;
+  // mon:stdio: a monitor may share the backend (attach_monitor); Ctrl-A c
+  // switches. Implies escape_keys.
+  bool multiplexed = false;
   // Called from the input thread when the user asks to quit (Ctrl-A x).
   std::function<void()> on_quit;
 };
 
-// "stdio", "file:PATH", "null". Throws Error naming the culprit (an
+// "stdio", "file:PATH", "null" ("mon:stdio" is "stdio" with
+// options.multiplexed). Throws Error naming the culprit (an
 // unwritable file, a second stdio user).
 std::unique_ptr<CharBackend> create_char_backend(const std::string& spec,
                                                  const CharBackendOptions& options);

@@ -45,6 +45,8 @@ class TcgVcpu final : public Vcpu {
     }
   }
 
+  void skip_time(uint64_t ns) override { cpu_.msr.tsc_offset -= ns; }
+
   X86CpuState state() override { return cpu_.save_state(); }
   void set_state(const X86CpuState& state) override { cpu_.load_state(state); }
   std::string error() const override { return {}; }

@@ -12,7 +12,7 @@ class IsaDebugExit final : public BusDevice {
   explicit IsaDebugExit(RunControl& control) : control_(control) {}
   uint64_t read(uint64_t, unsigned) override { return 0xffffffff; }
   void write(uint64_t, unsigned, uint64_t value) override {
-    control_.request_exit(static_cast<int>(((value << 1) | 1) & 0xff));
+    control_.request_exit(static_cast<int>(((value << 1) | 1) & 0xff), "guest-shutdown");
   }
 
  private:

@@ -275,3 +275,35 @@ TEST_CASE("the usage text lists every option", "[cmdline]") {
     CHECK(text.find(std::string("\n") + option) != std::string::npos);
   }
 }
+
+TEST_CASE("monitor options: -S, -qmp, -monitor, -chardev with -mon", "[cmdline]") {
+  CommandLine cl = parse({"-S", "-qmp", "unix:/tmp/q.sock,server=on,wait=off", "-monitor",
+                          "tcp:127.0.0.1:4444,server,nowait", "-chardev",
+                          "socket,id=c1,path=/tmp/c1.sock,server=on,wait=off", "-mon", "chardev=c1,mode=control,pretty=on"});
+  CHECK(cl.config.start_paused);
+  REQUIRE(cl.config.chardevs.size() == 3);
+  CHECK(cl.config.chardevs[0].id == "compat_monitor0");
+  CHECK(cl.config.chardevs[0].path == "/tmp/q.sock");
+  CHECK(cl.config.chardevs[0].filename == "unix:/tmp/q.sock,server=on");
+  CHECK(cl.config.chardevs[1].host == "127.0.0.1");
+  CHECK(cl.config.chardevs[1].port == 4444);
+  CHECK_FALSE(cl.config.chardevs[1].wait);
+  REQUIRE(cl.config.monitors.size() == 3);
+  CHECK(cl.config.monitors[0].control);
+  CHECK_FALSE(cl.config.monitors[1].control);
+  CHECK(cl.config.monitors[2].chardev_id == "c1");
+  CHECK(cl.config.monitors[2].pretty);
+  CHECK(parse({"-monitor", "none"}).config.monitors.empty());
+  CHECK(parse({"-serial", "mon:stdio"}).config.serial_specs == std::vector<std::string>{"mon:stdio"});
+}
+
+TEST_CASE("monitor options: mistakes are named", "[cmdline]") {
+  CHECK(error_of({"-qmp", "pipe:x"}) == "-qmp pipe:x: 'pipe' is not a valid char driver");
+  CHECK(error_of({"-qmp", "unix:/tmp/x"}) ==
+        "-qmp unix:/tmp/x: only server sockets (server=on) are supported yet");
+  CHECK(error_of({"-mon", "chardev=nope"}) == "-mon: chardev \"nope\" not found");
+  CHECK(error_of({"-mon", "mode=control"}) == "-mon mode=control: Parameter 'chardev' is missing");
+  CHECK(error_of({"-chardev", "socket,path=/x,server=on,wait=off"}) ==
+        "-chardev socket,path=/x,server=on,wait=off: Parameter 'id' is missing");
+  CHECK(error_of({"-chardev", "spice,id=a"}) == "-chardev spice,id=a: 'spice' is not a valid char driver name");
+}

@@ -1,0 +1,593 @@
+"""The monitor through the real binary: QMP over a unix socket with a small
+standard-library client, HMP over a pseudo-terminal, and the same QMP
+session against QEMU, whose reply shapes are the reference.
+
+Checks:
+  lifecycle  vireo -S with the guest kit: query-status says prelaunch;
+             cont boots the guest; stop/cont pause and resume it and the
+             guest's clock (/proc/uptime) does not count the pause; x and
+             xp read kernel memory the guest decompressed; system_reset
+             reboots it; quit exits 0 after delivering SHUTDOWN; bad
+             input on a second client leaves the VM and the first client
+             working
+  shapes     the same commands on vireo and QEMU give replies with the
+             same keys and value types
+  hmp        `info status`, `help`, line editing and `quit` at the (vireo) prompt on a pty
+  mux        -nographic: Ctrl-A c switches stdio between COM1 and the monitor
+  tcp        -qmp tcp:...: two clients at once, both receive events
+  chardev    -chardev socket + -mon: HMP and QMP side by side
+  daemon     -daemonize and -pidfile
+
+  qmp_test.py VIREO REPO_ROOT KIT_DIR [CHECK...]
+"""
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+from harness import QEMU, Results, scratch_dir
+
+KIT_TIMEOUT_S = 900
+BOOT_TIMEOUT_S = 300
+
+
+class QmpClient:
+    """A QMP client: one JSON message per line; events are kept aside."""
+
+    def __init__(self, path, timeout_s=10):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.sock.settimeout(30)
+        self.buffer = b""
+        self.events = []
+        self.greeting = self.read()
+
+    def read(self):
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError("the monitor closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        """The next reply, setting events aside."""
+        while True:
+            message = self.read()
+            if "event" in message:
+                self.events.append(message)
+            else:
+                return message
+
+    def execute(self, command, arguments=None, **extra):
+        request = {"execute": command, **extra}
+        if arguments is not None:
+            request["arguments"] = arguments
+        self.send_raw(json.dumps(request).encode() + b"\n")
+        return self.reply()
+
+    def hmp(self, command_line):
+        return self.execute("human-monitor-command", {"command-line": command_line}).get("return", "")
+
+    def wait_event(self, name, timeout_s=10):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            for e in self.events:
+                if e["event"] == name:
+                    self.events.remove(e)
+                    return e
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                self.events.append(self.read())
+            except (socket.timeout, EOFError):
+                return None
+            finally:
+                self.sock.settimeout(30)
+
+
+class Console:
+    """The guest's serial console on a pipe pair (-serial stdio)."""
+
+    def __init__(self, process):
+        self.process = process
+        self.text = ""
+
+    def wait_for(self, pattern, timeout_s, start=0):
+        deadline = time.monotonic() + timeout_s
+        while True:
+            match = re.search(pattern, self.text[start:], re.M)
+            if match:
+                return match
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            ready, _, _ = select.select([self.process.stdout], [], [], min(remaining, 1.0))
+            if ready:
+                chunk = os.read(self.process.stdout.fileno(), 65536)
+                if not chunk:
+                    return None
+                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
+
+    def type(self, text):
+        self.process.stdin.write(text.encode())
+        self.process.stdin.flush()
+
+
+def uptime(console, results, what):
+    """Asks the guest's shell for /proc/uptime."""
+    start = len(console.text)
+    console.type("echo UP=$(cut -d' ' -f1 /proc/uptime)=\n")
+    match = console.wait_for(r"^UP=([0-9.]+)=", 30, start)
+    results.check(match is not None, f"lifecycle: the guest answers on its console ({what})",
+                  console.text[-2000:])
+    return float(match.group(1)) if match else None
+
+
+def hex_bytes(hmp_text):
+    return [int(v, 16) for v in re.findall(r"0x([0-9a-f]+)", hmp_text.split(":", 1)[-1])]
+
+
+def check_lifecycle(results, vireo, kit):
+    directory = scratch_dir("vireo-qmp-")
+    path = os.path.join(directory, "qmp.sock")
+    argv = [vireo, "-accel", "tcg", "-m", "256", "-S", "-display", "none", "-serial", "stdio",
+            "-kernel", os.path.join(kit, "vmlinuz"), "-initrd", os.path.join(kit, "initrd.gz"),
+            # nokaslr: the kernel at its link address, for x below.
+            "-append", "console=ttyS0 vireo.test=shell nokaslr",
+            "-qmp", f"unix:{path},server=on,wait=off"]
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+    console = Console(process)
+    try:
+        qmp = QmpClient(path)
+        results.check("QMP" in qmp.greeting, "lifecycle: the QMP greeting", str(qmp.greeting))
+        early = qmp.execute("query-status", id=1)
+        results.check(early.get("error", {}).get("class") == "CommandNotFound" and early.get("id") == 1,
+                      "lifecycle: a command before qmp_capabilities is CommandNotFound", str(early))
+        results.check(qmp.execute("qmp_capabilities") == {"return": {}}, "lifecycle: qmp_capabilities")
+        status = qmp.execute("query-status")
+        results.check(status.get("return") == {"status": "prelaunch", "singlestep": False, "running": False},
+                      "lifecycle: -S starts in prelaunch", str(status))
+        before = qmp.hmp("xp /4xb 0x1000000")
+        results.check(hex_bytes(before) == [0, 0, 0, 0],
+                      "lifecycle: the kernel's text is not decompressed before cont", before)
+        entry_registers = qmp.hmp("info registers")
+
+        results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont")
+        results.check(qmp.wait_event("RESUME") is not None, "lifecycle: RESUME event")
+        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        if not results.check(booted is not None, "lifecycle: cont boots the guest to its shell",
+                             console.text[-3000:]):
+            return
+        time.sleep(1)
+
+        # The guest's clock does not count a pause.
+        up_before = uptime(console, results, "before stop")
+        wall_before = time.monotonic()
+        results.check(qmp.execute("stop") == {"return": {}}, "lifecycle: stop")
+        results.check(qmp.wait_event("STOP") is not None, "lifecycle: STOP event")
+        paused = qmp.execute("query-status").get("return", {})
+        results.check(paused.get("status") == "paused" and paused.get("running") is False,
+                      "lifecycle: query-status says paused", str(paused))
+
+        # While paused: memory the guest wrote, through page tables and not.
+        physical = qmp.hmp("xp /4xb 0x1000000")
+        virtual = qmp.hmp("x /4xb 0xffffffff81000000")
+        results.check(hex_bytes(physical) != [0, 0, 0, 0] and len(hex_bytes(physical)) == 4,
+                      "lifecycle: xp /4xb reads the kernel text the guest decompressed", physical)
+        results.check(hex_bytes(virtual) == hex_bytes(physical),
+                      "lifecycle: x through the guest's page tables reads the same bytes", virtual + physical)
+        registers = qmp.hmp("info registers")
+        results.check(re.search(r"RIP=ffffffff8", registers) is not None,
+                      "lifecycle: info registers shows the paused kernel", registers)
+
+        # Bad input on a second client: it gets errors, nobody else suffers.
+        other = QmpClient(path)
+        other.execute("qmp_capabilities")
+        other.send_raw(b"{bad json\n")
+        bad = other.reply()
+        results.check(bad.get("error", {}).get("class") == "GenericError" and
+                      bad["error"]["desc"].startswith("JSON parse error"),
+                      "bad input: malformed JSON is a GenericError", str(bad))
+        wrong = other.execute("memsave", {"val": "x", "size": 1, "filename": "/dev/null"})
+        results.check(wrong.get("error", {}).get("desc") == "Invalid parameter type for 'val', expected: integer",
+                      "bad input: a wrong argument type", str(wrong))
+        unknown = other.execute("foo")
+        results.check(unknown.get("error") == {"class": "CommandNotFound",
+                                               "desc": "The command foo has not been found"},
+                      "bad input: an unknown command", str(unknown))
+        other.send_raw(b'{"execute": "query-name", "id": "' + b"a" * (2 << 20) + b'"}\n')
+        huge = other.reply()
+        results.check(huge.get("error", {}).get("class") == "GenericError", "bad input: a huge message is refused",
+                      str(huge)[:200])
+        # A client that asks and leaves before reading the reply.
+        vanishing = QmpClient(path)
+        vanishing.send_raw(b'{"execute":"qmp_capabilities"}{"execute":"query-cpus-fast"}\n')
+        vanishing.sock.close()
+        other.sock.close()
+        results.check(qmp.execute("query-status").get("return", {}).get("status") == "paused",
+                      "bad input: the first client still works afterwards")
+
+        time.sleep(2)
+        wall_paused = time.monotonic() - wall_before
+        results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont after stop")
+        up_after = uptime(console, results, "after cont")
+        # Between the two readings the host spent wall_total, of which at
+        # least wall_paused (over 2 s) with the guest stopped.
+        wall_total = time.monotonic() - wall_before
+        if up_before is not None and up_after is not None:
+            guest_elapsed = up_after - up_before
+            results.check(guest_elapsed < wall_total - (wall_paused - 0.5),
+                          f"lifecycle: the guest's clock skipped the pause (guest {guest_elapsed:.2f} s, "
+                          f"host {wall_total:.2f} s of which {wall_paused:.2f} s paused)")
+
+        # system_reset: the RESET event, and the guest boots again.
+        mark = len(console.text)
+        results.check(qmp.execute("system_reset") == {"return": {}}, "lifecycle: system_reset")
+        reset = qmp.wait_event("RESET")
+        results.check(reset is not None and reset.get("data") == {"guest": False, "reason": "host-qmp-system-reset"},
+                      "lifecycle: RESET event with the host reason", str(reset))
+        results.check(console.wait_for(r"Linux version \d", BOOT_TIMEOUT_S, mark) is not None,
+                      "lifecycle: the guest boots again after system_reset", console.text[-2000:])
+
+        results.check(qmp.execute("quit") == {"return": {}}, "lifecycle: quit")
+        shutdown = qmp.wait_event("SHUTDOWN")
+        results.check(shutdown is not None and shutdown.get("data") == {"guest": False, "reason": "host-qmp-quit"},
+                      "lifecycle: SHUTDOWN (host-qmp-quit) is delivered before the exit", str(shutdown))
+        try:
+            status = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        results.check(status == 0, "lifecycle: vireo exits 0 after quit", f"status {status}")
+        del entry_registers
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def shape(value):
+    """A reply's structure: keys and value types, lists by their first element."""
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def same_shape(mine, reference):
+    """Equal shapes, where an empty list matches a list of anything (vireo
+    offers no QMP capabilities where QEMU offers oob)."""
+    if isinstance(mine, dict) and isinstance(reference, dict):
+        return mine.keys() == reference.keys() and all(same_shape(mine[k], reference[k]) for k in mine)
+    if isinstance(mine, list) and isinstance(reference, list):
+        return not mine or not reference or same_shape(mine[0], reference[0])
+    return mine == reference
+
+
+def session(argv, path):
+    """Runs a fixed QMP session; returns {name: reply}."""
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    replies = {}
+    try:
+        qmp = QmpClient(path)
+        replies["greeting"] = qmp.greeting
+        replies["before-negotiation"] = qmp.execute("query-status")
+        replies["qmp_capabilities"] = qmp.execute("qmp_capabilities", id="x")
+        for command in ["query-status", "query-version", "query-name", "query-kvm", "query-cpus-fast",
+                        "query-chardev", "stop", "cont", "system_reset", "query-commands"]:
+            replies[command] = qmp.execute(command)
+        machines = qmp.execute("query-machines")["return"]
+        pc = [m for m in machines if m.get("name") == "pc" or m.get("alias") == "pc"]
+        replies["query-machines[pc]"] = {k: v for k, v in pc[0].items() if k != "alias"} if pc else None
+        definitions = qmp.execute("query-cpu-definitions")["return"]
+        qemu64 = [d for d in definitions if d.get("name") == "qemu64"]
+        # alias-of is optional in QEMU's schema: vireo has no versioned models.
+        replies["query-cpu-definitions[qemu64]"] = (
+            {k: v for k, v in qemu64[0].items() if k != "alias-of"} if qemu64 else None)
+        replies["hmp info status"] = qmp.execute("human-monitor-command", {"command-line": "info status"})
+        replies["unknown"] = qmp.execute("no-such-command", id=5)
+        replies["wrong type"] = qmp.execute("memsave", {"val": "x", "size": 1, "filename": "/dev/null"})
+        replies["unexpected"] = qmp.execute("stop", {"bogus": 1})
+        replies["not object"] = (qmp.send_raw(b"[]\n"), qmp.reply())[1]
+        replies["quit"] = qmp.execute("quit")
+        replies["SHUTDOWN"] = qmp.wait_event("SHUTDOWN")
+        for e in replies.values():
+            if isinstance(e, dict):
+                e.pop("timestamp", None)
+    finally:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return replies
+
+
+def check_shapes(results, vireo, kit):
+    del kit
+    if shutil.which(QEMU) is None:
+        results.skip("shapes", f"{QEMU} is not installed")
+        return
+    directory = scratch_dir("vireo-qmp-shapes-")
+    common = ["-S", "-display", "none", "-accel", "tcg", "-m", "64", "-name", "shapes"]
+    ours = session([vireo, *common, "-qmp", f"unix:{directory}/v.sock,server=on,wait=off"], f"{directory}/v.sock")
+    theirs = session([QEMU, "-nodefaults", *common, "-qmp", f"unix:{directory}/q.sock,server=on,wait=off"],
+                     f"{directory}/q.sock")
+    for name, reference in theirs.items():
+        mine = ours.get(name)
+        if name == "query-commands":
+            # vireo implements fewer commands: compare the entries' shape,
+            # and that every vireo command name exists in QEMU.
+            results.check(same_shape(shape(mine), shape(reference)), f"shapes: {name} entries have QEMU's shape",
+                          f"vireo: {shape(mine)}\nQEMU:  {shape(reference)}")
+            qemu_names = {c["name"] for c in reference["return"]}
+            extra = [c["name"] for c in mine["return"] if c["name"] not in qemu_names]
+            results.check(not extra, "shapes: every vireo QMP command is a QEMU command", str(extra))
+            continue
+        results.check(same_shape(shape(mine), shape(reference)), f"shapes: {name} has QEMU's shape",
+                      f"vireo: {json.dumps(mine)}\nQEMU:  {json.dumps(reference)}")
+    for name in ("before-negotiation", "unknown", "wrong type", "unexpected", "not object", "hmp info status"):
+        results.check(ours.get(name) == theirs.get(name), f"shapes: {name} is word for word QEMU's",
+                      f"vireo: {ours.get(name)}\nQEMU:  {theirs.get(name)}")
+
+
+def check_hmp(results, vireo, kit):
+    del kit
+    controller, terminal = pty.openpty()
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64", "-monitor", "stdio"]
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    output = b""
+
+    def read_until(marker, timeout_s=10):
+        nonlocal output
+        deadline = time.monotonic() + timeout_s
+        while marker not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    output += os.read(controller, 4096)
+                except OSError:
+                    break
+        found = marker in output
+        text = output.decode("utf-8", "replace")
+        output = b""
+        return found, text
+
+    try:
+        found, text = read_until(b"(vireo) ")
+        results.check(found, "hmp: the (vireo) prompt on the terminal", text)
+        os.write(controller, b"info status\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("VM status: paused (prelaunch)" in text, "hmp: info status says paused (prelaunch)", text)
+        os.write(controller, b"help\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("info [subcommand] --" in text and "quit  --" not in text and "quit --" in text,
+                      "hmp: help lists the commands", text)
+        # Line editing: a typo fixed with Backspace, then history (Up) reruns it.
+        os.write(controller, b"info statuz\x7fs\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("VM status: paused" in text, "hmp: Backspace edits the line", text)
+        os.write(controller, b"\x1b[A\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("VM status: paused" in text, "hmp: Up recalls the previous line", text)
+        os.write(controller, b"quit\r")
+        try:
+            status = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        results.check(status == 0, "hmp: quit exits 0", f"status {status}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+
+
+def check_mux(results, vireo, kit):
+    """-nographic shares stdio between COM1 and the monitor (QEMU's
+    mon:stdio): Ctrl-A c switches, and the monitor answers there."""
+    del kit
+    controller, terminal = pty.openpty()
+    argv = [vireo, "-S", "-nographic", "-accel", "tcg", "-m", "64"]
+    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
+    os.close(terminal)
+    output = b""
+
+    def read_until(marker, timeout_s=10):
+        nonlocal output
+        deadline = time.monotonic() + timeout_s
+        while marker not in output and time.monotonic() < deadline:
+            ready, _, _ = select.select([controller], [], [], 0.5)
+            if ready:
+                try:
+                    output += os.read(controller, 4096)
+                except OSError:
+                    break
+        found = marker in output
+        text = output.decode("utf-8", "replace")
+        output = b""
+        return found, text
+
+    try:
+        time.sleep(0.5)
+        os.write(controller, b"\x01c")
+        found, text = read_until(b"(vireo) ")
+        results.check(found, "mux: Ctrl-A c shows the monitor prompt", text)
+        os.write(controller, b"info status\r")
+        found, text = read_until(b"(vireo) ")
+        results.check("VM status: paused (prelaunch)" in text, "mux: the monitor answers on stdio", text)
+        os.write(controller, b"\x01c\x01x")
+        try:
+            status = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            status = None
+        results.check(status == 0, "mux: Ctrl-A c back to the console, Ctrl-A x exits 0", f"status {status}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(controller)
+
+
+def check_daemon(results, vireo, kit):
+    """-daemonize returns once the VM is set up; -pidfile names the daemon,
+    which QMP controls and which removes its pid file when it quits."""
+    del kit
+    directory = scratch_dir("vireo-daemon-")
+    path, pidfile = f"{directory}/qmp.sock", f"{directory}/vireo.pid"
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64", "-daemonize", "-pidfile", pidfile,
+            "-qmp", f"unix:{path},server=on,wait=off"]
+    parent = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    results.check(parent.returncode == 0, "daemon: the foreground process exits 0", parent.stderr.decode())
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError) as e:
+        results.check(False, "daemon: the pid file names the daemon", str(e))
+        return
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except OSError:
+        alive = False
+    results.check(alive, "daemon: the pid file names a running process")
+    qmp = QmpClient(path)
+    qmp.execute("qmp_capabilities")
+    results.check(qmp.execute("query-status")["return"]["status"] == "prelaunch", "daemon: QMP reaches the daemon")
+    qmp.execute("quit")
+    deadline = time.monotonic() + 10
+    while os.path.exists(pidfile) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    results.check(not os.path.exists(pidfile), "daemon: quit removes the pid file")
+    bad = subprocess.run([vireo, "-daemonize", "-nographic"], stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    results.check(bad.returncode == 1 and b"-nographic cannot be used with -daemonize" in bad.stderr,
+                  "daemon: -daemonize with -nographic is refused", bad.stderr.decode())
+
+
+def check_tcp(results, vireo, kit):
+    """-qmp tcp:HOST:PORT,server=on,wait=off, and two clients at once."""
+    del kit
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64",
+            "-qmp", f"tcp:127.0.0.1:{port},server=on,wait=off"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        clients = []
+        for _ in range(2):
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            f = s.makefile("rwb")
+            greeting = json.loads(f.readline())
+            clients.append((s, f))
+            results.check("QMP" in greeting, "tcp: greeting on a tcp socket")
+        for s, f in clients:
+            f.write(b'{"execute":"qmp_capabilities"}\n')
+            f.flush()
+            results.check(json.loads(f.readline()) == {"return": {}}, "tcp: each client negotiates")
+        first = clients[0][1]
+        first.write(b'{"execute":"cont"}\n')
+        first.flush()
+        # Both clients see RESUME; the first also gets its reply.
+        for s, f in clients:
+            message = json.loads(f.readline())
+            results.check(message.get("event") == "RESUME", "tcp: every client receives the event", str(message))
+        first.write(b'{"execute":"quit"}\n')
+        first.flush()
+        results.check(process.wait(timeout=10) == 0, "tcp: quit exits 0")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def check_chardev(results, vireo, kit):
+    """HMP on a -chardev socket through -mon, with QMP on another."""
+    del kit
+    directory = scratch_dir("vireo-chardev-")
+    hmp_path, qmp_path = f"{directory}/hmp.sock", f"{directory}/qmp.sock"
+    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64",
+            "-chardev", f"socket,id=human,path={hmp_path},server=on,wait=off", "-mon", "chardev=human,mode=readline",
+            "-chardev", f"socket,id=machine,path={qmp_path},server=on,wait=off", "-mon", "chardev=machine,mode=control"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        qmp = QmpClient(qmp_path)
+        qmp.execute("qmp_capabilities")
+        human = socket.socket(socket.AF_UNIX)
+        human.connect(hmp_path)
+        human.settimeout(10)
+        text = b""
+        while not text.endswith(b"(vireo) "):
+            text += human.recv(4096)
+        human.sendall(b"info chardev\r\n")
+        text = b""
+        while not text.endswith(b"(vireo) "):
+            text += human.recv(4096)
+        listing = text.decode()
+        results.check(f"human: filename=unix:{hmp_path},server=on" in listing and
+                      f"machine: filename=unix:{qmp_path},server=on" in listing,
+                      "chardev: HMP on a -chardev socket lists both monitors' chardevs", listing)
+        human.sendall(b"cont\r\n")
+        results.check(qmp.wait_event("RESUME") is not None, "chardev: cont typed in HMP reaches QMP as RESUME")
+        human.sendall(b"quit\r\n")
+        results.check(process.wait(timeout=10) == 0, "chardev: quit in HMP exits 0")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+CHECKS = {"shapes": check_shapes, "tcp": check_tcp, "chardev": check_chardev, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
+
+
+def main():
+    vireo, repo, kit = sys.argv[1], sys.argv[2], sys.argv[3]
+    wanted = sys.argv[4:] or list(CHECKS)
+    results = Results()
+    if "lifecycle" in wanted:
+        built = subprocess.run([os.path.join(repo, "scripts", "guest-kit"), kit],
+                               stdin=subprocess.DEVNULL, timeout=KIT_TIMEOUT_S)
+        if not results.check(built.returncode == 0, f"scripts/guest-kit {kit}"):
+            results.finish()
+    for name in wanted:
+        CHECKS[name](results, vireo, kit)
+    results.finish()
+
+
+if __name__ == "__main__":
+    main()

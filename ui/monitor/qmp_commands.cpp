@@ -1,0 +1,199 @@
+// The QMP commands (QEMU's qapi/*.json schemas give each reply's shape).
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+
+#include "accel/cpu_model.h"
+#include "hw/core/guest_memory.h"
+#include "ui/monitor/guest_paging.h"
+#include "ui/monitor/monitor_core.h"
+
+namespace vireo {
+
+namespace {
+
+constexpr auto kMachineTimeout = std::chrono::seconds(10);
+
+// Asks the machine's main thread and waits until it acted.
+void request_and_wait(MonitorTarget& target, MachineRequest request) {
+  uint64_t ticket = target.control().request(std::move(request));
+  if (ticket != 0 && !target.control().wait_done(ticket, kMachineTimeout)) {
+    throw CommandError("the machine did not respond within 10 seconds");
+  }
+}
+
+Json no_arguments_result() { return Json::object(); }
+
+// memsave/pmemsave: QEMU's wording for a bad range.
+[[noreturn]] void invalid_range(uint64_t address, int64_t size) {
+  char text[96];
+  std::snprintf(text, sizeof text, "Invalid addr 0x%016llx/size %lld specified",
+                static_cast<unsigned long long>(address), static_cast<long long>(size));
+  throw CommandError(text);
+}
+
+void save_memory(MonitorTarget& target, const Json& args, bool physical, unsigned cpu_index) {
+  uint64_t address = static_cast<uint64_t>(integer_arg(args, "val"));
+  int64_t size = integer_arg(args, "size");
+  std::string filename = string_arg(args, "filename");
+  if (size < 0 || (size > 0 && address + static_cast<uint64_t>(size) - 1 < address)) invalid_range(address, size);
+  // Nothing past the end of the highest RAM/ROM region: a client asking
+  // for 2^60 bytes must not keep the monitor writing zeros for ever.
+  uint64_t memory_end = 0;
+  for (const MemoryRegion& r : target.memory().regions()) memory_end = std::max(memory_end, r.guest_base + r.size);
+  if (physical && address + static_cast<uint64_t>(size) > memory_end) invalid_range(address, size);
+  if (!physical && static_cast<uint64_t>(size) > memory_end) invalid_range(address, size);
+  std::optional<X86CpuState> cpu;
+  if (!physical) {
+    auto states = target.cpu_states();
+    if (!states) throw CommandError("the machine did not respond within 10 seconds");
+    if (cpu_index >= states->size()) throw CommandError("Parameter 'cpu-index' expects a valid CPU index");
+    cpu = (*states)[cpu_index];
+  }
+  std::ofstream out(filename, std::ios::binary | std::ios::trunc);
+  if (!out) throw CommandError("Could not open '" + filename + "': " + std::strerror(errno));
+  std::vector<uint8_t> page(4096);
+  uint64_t done = 0;
+  while (done < static_cast<uint64_t>(size)) {
+    uint64_t va = address + done;
+    uint64_t chunk = std::min<uint64_t>(4096 - (va & 0xfff), static_cast<uint64_t>(size) - done);
+    uint64_t pa = va;
+    if (!physical) {
+      auto translated = translate_guest_virtual(target.memory(), *cpu, va);
+      if (!translated) invalid_range(address, size);
+      pa = *translated;
+    }
+    // Holes between RAM regions read as zero, as unassigned memory does.
+    if (!target.memory().read(pa, page.data(), chunk)) std::fill(page.begin(), page.begin() + static_cast<long>(chunk), 0);
+    out.write(reinterpret_cast<const char*>(page.data()), static_cast<std::streamsize>(chunk));
+    done += chunk;
+  }
+  if (!out.flush()) throw CommandError("writing '" + filename + "' failed: " + std::strerror(errno));
+}
+
+[[noreturn]] void not_yet(const std::string& what) { throw CommandError(what); }
+
+}  // namespace
+
+Json monitor_version() {
+  return {{"qemu", {{"micro", 0}, {"minor", 2}, {"major", 7}}}, {"package", "vireo 0.1.0"}};
+}
+
+void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
+  MonitorTarget* t = &target;
+  using P = ParamType;
+  // Listed for query-commands; QmpSession answers it itself.
+  table.add({"qmp_capabilities", {{"enable", P::Any, true}}, [](const Json&, CommandContext&) { return no_arguments_result(); }});
+
+  table.add({"query-status", {}, [t](const Json&, CommandContext&) {
+               RunState s = t->control().status();
+               return Json{{"status", run_state_name(s)}, {"singlestep", false}, {"running", s == RunState::Running}};
+             }});
+  table.add({"stop", {}, [t](const Json&, CommandContext&) {
+               request_and_wait(*t, {MachineRequest::Kind::Pause});
+               return no_arguments_result();
+             }});
+  table.add({"cont", {}, [t](const Json&, CommandContext&) {
+               RunState s = t->control().status();
+               if (s == RunState::Shutdown || s == RunState::InternalError) {
+                 throw CommandError("Resetting the Virtual Machine is required");
+               }
+               request_and_wait(*t, {MachineRequest::Kind::Resume});
+               return no_arguments_result();
+             }});
+  table.add({"system_reset", {}, [t](const Json&, CommandContext&) {
+               request_and_wait(*t, {MachineRequest::Kind::Reset, 0, "host-qmp-system-reset"});
+               return no_arguments_result();
+             }});
+  table.add({"system_powerdown", {}, [t](const Json&, CommandContext&) {
+               t->press_power_button();
+               return no_arguments_result();
+             }});
+  table.add({"quit", {}, [t](const Json&, CommandContext& context) {
+               context.after_reply = [t] { t->control().request_exit(0, "host-qmp-quit"); };
+               return no_arguments_result();
+             }});
+  table.add({"query-version", {}, [](const Json&, CommandContext&) { return monitor_version(); }});
+  table.add({"query-name", {}, [t](const Json&, CommandContext&) {
+               std::string name = t->guest_name();
+               return name.empty() ? Json::object() : Json{{"name", name}};
+             }});
+  table.add({"query-kvm", {}, [t](const Json&, CommandContext&) {
+               return Json{{"enabled", t->accelerator() == "kvm"}, {"present", true}};
+             }});
+  table.add({"query-cpus-fast", {}, [t](const Json&, CommandContext&) {
+               Json list = Json::array();
+               for (const MonitorCpuInfo& cpu : t->cpus()) {
+                 list.push_back({{"thread-id", cpu.thread_id},
+                                 {"props", {{"core-id", cpu.core_id}, {"thread-id", cpu.thread_in_core}, {"socket-id", cpu.socket_id}}},
+                                 {"qom-path", "/machine/unattached/device[" + std::to_string(cpu.index) + "]"},
+                                 {"cpu-index", cpu.index},
+                                 {"target", "x86_64"}});
+               }
+               return list;
+             }});
+  table.add({"query-machines", {}, [](const Json&, CommandContext&) {
+               return Json::array({{{"hotpluggable-cpus", false},
+                                    {"name", "pc"},
+                                    {"numa-mem-supported", false},
+                                    {"default-cpu-type", "qemu64-x86_64-cpu"},
+                                    {"cpu-max", 255},
+                                    {"deprecated", false},
+                                    {"is-default", true},
+                                    {"default-ram-id", "pc.ram"}}});
+             }});
+  table.add({"query-cpu-definitions", {}, [](const Json&, CommandContext&) {
+               Json list = Json::array();
+               for (const CpuModel& m : cpu_models()) {
+                 list.push_back({{"name", m.name},
+                                 {"typename", m.name + "-x86_64-cpu"},
+                                 {"unavailable-features", Json::array()},
+                                 {"static", false},
+                                 {"migration-safe", !m.from_accelerator},
+                                 {"deprecated", false}});
+               }
+               return list;
+             }});
+  const CommandTable* tp = &table;
+  table.add({"query-commands", {}, [tp](const Json&, CommandContext&) {
+               Json list = Json::array();
+               for (const Command& c : tp->commands()) list.push_back({{"name", c.name}});
+               return list;
+             }});
+  // No query-events: QEMU 7.2, the reference, no longer has it
+  // (query-qmp-schema replaced it), and clients treat its absence so.
+  table.add({"query-chardev", {}, [t](const Json&, CommandContext&) {
+               Json list = Json::array();
+               for (const MonitorChardevInfo& c : t->chardevs()) {
+                 list.push_back({{"frontend-open", c.frontend_open}, {"filename", c.filename}, {"label", c.label}});
+               }
+               return list;
+             }});
+  table.add({"memsave",
+             {{"val", P::Integer}, {"size", P::Integer}, {"filename", P::String}, {"cpu-index", P::Integer, true}},
+             [t](const Json& args, CommandContext& context) {
+               int64_t cpu = integer_arg(args, "cpu-index", context.cpu_index);
+               if (cpu < 0) throw CommandError("Parameter 'cpu-index' expects a valid CPU index");
+               save_memory(*t, args, false, static_cast<unsigned>(cpu));
+               return no_arguments_result();
+             }});
+  table.add({"pmemsave", {{"val", P::Integer}, {"size", P::Integer}, {"filename", P::String}},
+             [t](const Json& args, CommandContext&) {
+               save_memory(*t, args, true, 0);
+               return no_arguments_result();
+             }});
+  // Subsystems that do not exist in vireo yet: clear errors rather than
+  // empty answers a client would take for "no devices".
+  table.add({"screendump", {{"filename", P::String}, {"device", P::String, true}, {"head", P::Integer, true}, {"format", P::String, true}},
+             [](const Json&, CommandContext&) -> Json { not_yet("vireo has no display yet, so there is nothing to dump"); }});
+  table.add({"send-key", {{"keys", P::Any}, {"hold-time", P::Integer, true}},
+             [](const Json&, CommandContext&) -> Json { not_yet("vireo has no keyboard input path for send-key yet"); }});
+  table.add({"query-pci", {}, [](const Json&, CommandContext&) -> Json { not_yet("vireo's pc has no PCI bus yet"); }});
+  table.add({"query-block", {}, [](const Json&, CommandContext&) -> Json { not_yet("vireo has no block devices yet"); }});
+  table.add({"query-blockstats", {{"query-nodes", P::Boolean, true}},
+             [](const Json&, CommandContext&) -> Json { not_yet("vireo has no block devices yet"); }});
+}
+
+}  // namespace vireo
