@@ -297,6 +297,8 @@ void add_drive(CommandLine& cl, const std::string& arg, const std::string& optio
   if (auto snap = kv.get("snapshot")) drive.snapshot = parse_bool(*snap, "snapshot");
   drive.serial = kv.get("serial").value_or("");
   cl.config.drives.push_back(std::move(drive));
+}
+
 // A chardev in -qmp/-monitor's legacy form: "stdio", "null",
 // "unix:PATH[,server=on][,wait=off]", "tcp:HOST:PORT[,...]", "file:PATH".
 ChardevSpec parse_legacy_chardev(const std::string& text, const std::string& id) {
