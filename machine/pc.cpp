@@ -202,11 +202,12 @@ void PcMachine::create_pci() {
   });
 
   for (const DriveSpec& drive : config_.drives) {
-    if (drive.interface == "virtio") add_virtio_blk(drive, -1, drive.serial);
+    if (drive.interface == "virtio") add_virtio_blk(drive, -1, drive.serial, "");
   }
 }
 
-void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial) {
+void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial,
+                               const std::string& device_id) {
   if (drive.snapshot) {
     // A temporary overlay needs the qcow2 writer (block/); until then the
     // option is refused rather than writing to the image.
@@ -224,7 +225,25 @@ void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::str
     devfn = PciBus::devfn(static_cast<unsigned>(slot), 0);
   }
   auto model = std::make_unique<VirtioBlk>(std::move(backend), drive.read_only, serial);
+  // QEMU's names: an if=virtio drive without id is virtio<N>, N counting
+  // the if=virtio drives; a device without id is peripheral-anon.
+  Disk disk;
+  if (!drive.id.empty()) {
+    disk.device = drive.id;
+  } else {
+    disk.device = "virtio" + std::to_string(std::count_if(disks_.begin(), disks_.end(), [](const Disk& d) {
+                    return d.drive.interface == "virtio";
+                  }));
+  }
+  disk.qdev = (device_id.empty() ? "/machine/peripheral-anon/device[" + std::to_string(anonymous_devices_++) + "]"
+                                 : "/machine/peripheral/" + device_id) +
+              "/virtio-backend";
+  disk.drive = drive;
+  disk.format = drive.format.empty() ? probe_image_format(drive.file) : drive.format;
+  disk.model = model.get();
+  disks_.push_back(std::move(disk));
   auto function = std::make_unique<VirtioPci>("virtio-blk-pci", *model, memory_);
+  function->set_qdev_id(device_id);
   function->set_msi_sender([this](uint64_t address, uint32_t data) { send_msi(address, data); });
   pci_bus_->attach(function.get(), static_cast<uint8_t>(devfn));
   virtio_models_.push_back(std::move(model));
@@ -388,7 +407,8 @@ void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
     devfn = PciBus::devfn(static_cast<unsigned>(slot), static_cast<unsigned>(function));
   }
   attached_drives_.push_back(drive_id);
-  add_virtio_blk(*drive, devfn, spec.properties.get("serial").value_or(drive->serial));
+  add_virtio_blk(*drive, devfn, spec.properties.get("serial").value_or(drive->serial),
+                 spec.properties.get("id").value_or(""));
 }
 
 void PcMachine::create_accelerator() {

@@ -51,6 +51,7 @@ class PciConfigPorts;
 class PciDevice;
 class Piix3;
 class VirtioDevice;
+class VirtioBlk;
 class Hpet;
 
 class PcMachine {
@@ -92,6 +93,17 @@ class PcMachine {
   CharBackend* multiplexed_stdio() { return multiplexed_stdio_; }
   // The character devices: their label (serial0...) and spec.
   std::vector<std::pair<std::string, std::string>> chardevs() const;
+  // The PCI bus (any thread: its device table is fixed after construction).
+  const PciBus& pci_bus() const { return *pci_bus_; }
+  // The disks, in creation order, with the names QEMU gives them.
+  struct Disk {
+    std::string device;   // the -drive id, or "virtio<N>" for an if=virtio drive without one
+    std::string qdev;     // QOM path of the virtio backend
+    DriveSpec drive;
+    std::string format;   // as opened: "raw" or "qcow2"
+    const VirtioBlk* model;
+  };
+  const std::vector<Disk>& disks() const { return disks_; }
 
  private:
   void map_ram();
@@ -102,7 +114,8 @@ class PcMachine {
   void create_pci();
   // A virtio-blk-pci function for `drive` at `devfn`, or the first free
   // slot from 2 when devfn < 0.
-  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial);
+  // `device_id` is the -device id= (empty for an if=virtio drive).
+  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial, const std::string& device_id);
   // What firmware does before it boots an OS: give every BAR an address in
   // the PCI windows the ACPI tables describe and enable decoding.
   void assign_pci_resources();
@@ -186,6 +199,8 @@ class PcMachine {
   std::vector<std::unique_ptr<VirtioDevice>> virtio_models_;
   std::vector<std::unique_ptr<PciDevice>> pci_devices_;
   std::vector<std::string> attached_drives_;  // -drive ids a -device has taken
+  std::vector<Disk> disks_;
+  unsigned anonymous_devices_ = 0;  // numbers /machine/peripheral-anon/device[N]
 };
 
 }  // namespace vireo

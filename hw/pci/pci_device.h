@@ -80,6 +80,9 @@ class PciDevice {
   PciDevice& operator=(const PciDevice&) = delete;
 
   const std::string& name() const { return name_; }
+  // The -device id= that created it, for query-pci; empty if none.
+  const std::string& qdev_id() const { return qdev_id_; }
+  void set_qdev_id(std::string id) { qdev_id_ = std::move(id); }
 
   // Configuration space accesses (size 1, 2 or 4, naturally aligned, inside
   // the 256 bytes); the bus has already decoded bus/device/function.
@@ -186,6 +189,7 @@ class PciDevice {
   uint64_t bar_address_locked(unsigned index) const;
 
   std::string name_;
+  std::string qdev_id_;
   mutable std::mutex config_mutex_;  // guards config_ and the BAR table
   std::array<uint8_t, pci::kConfigSize> config_{};
   std::array<uint8_t, pci::kConfigSize> writable_{};

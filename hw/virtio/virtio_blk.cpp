@@ -94,20 +94,45 @@ uint32_t VirtioBlk::handle_request(unsigned, const VirtqChain& chain, GuestMemor
   std::memcpy(&sector, header + 8, 8);
 
   uint32_t written = 0;
+  uint64_t bytes = 0;
   uint8_t status;
+  bool host_failed = false;
+  const int64_t start_ns = BlockAccounting::now_ns();
   try {
-    status = serve(type, sector, chain, memory, written);
+    status = serve(type, sector, chain, memory, written, bytes);
   } catch (const BlockError& e) {
     io_log_.warn(std::string("virtio-blk: ") + e.what());
     status = kStatusIoErr;
     written = 0;
+    host_failed = true;
   }
+  account(type, sector, bytes, status, host_failed, BlockAccounting::now_ns() - start_ns);
   copy_to_stream(memory, chain, chain.writable_bytes - 1, &status, 1);
   return written + 1;
 }
 
+void VirtioBlk::account(uint32_t type, uint64_t sector, uint64_t bytes, uint8_t status, bool host_failed,
+                        int64_t elapsed_ns) {
+  // QEMU's virtio-blk accounts write-zeroes as writes and discards as
+  // unmaps; get-id and unknown requests touch no data and are not counted.
+  BlockIoKind kind;
+  switch (type) {
+    case kTypeIn: kind = BlockIoKind::Read; break;
+    case kTypeOut:
+    case kTypeWriteZeroes: kind = BlockIoKind::Write; break;
+    case kTypeFlush: kind = BlockIoKind::Flush; break;
+    case kTypeDiscard: kind = BlockIoKind::Unmap; break;
+    default: return;
+  }
+  if (status == kStatusOk || host_failed) {
+    accounting_.done(kind, type == kTypeOut ? sector * kSectorSize : 0, bytes, elapsed_ns, host_failed);
+  } else {
+    accounting_.invalid(kind);  // refused: out of range, misaligned, read-only
+  }
+}
+
 uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain, GuestMemory& memory,
-                         uint32_t& written) {
+                         uint32_t& written, uint64_t& bytes) {
   constexpr uint64_t kHeaderBytes = 16;
   // A sector range must lie inside the disk; sector * 512 must not wrap.
   auto in_range = [&](uint64_t bytes) {
@@ -117,6 +142,7 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
     case kTypeIn: {
       const uint64_t length = chain.writable_bytes - 1;
       if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
+      bytes = length;
       visit_stream(memory, chain, true, 0, length, [&](std::span<uint8_t> piece, uint64_t at) {
         backend_->read(sector * kSectorSize + at, piece);
       });
@@ -129,6 +155,7 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
       const uint64_t length = chain.readable_bytes - kHeaderBytes;
       if (read_only_) return kStatusIoErr;
       if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
+      bytes = length;
       visit_stream(memory, chain, false, kHeaderBytes, length, [&](std::span<uint8_t> piece, uint64_t at) {
         backend_->write(sector * kSectorSize + at, piece);
       });
@@ -149,13 +176,14 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
     case kTypeDiscard:
     case kTypeWriteZeroes:
       if (read_only_) return kStatusIoErr;
-      return serve_discard_or_zeroes(type, chain, memory);
+      return serve_discard_or_zeroes(type, chain, memory, bytes);
     default:
       return kStatusUnsupported;
   }
 }
 
-uint8_t VirtioBlk::serve_discard_or_zeroes(uint32_t type, const VirtqChain& chain, GuestMemory& memory) {
+uint8_t VirtioBlk::serve_discard_or_zeroes(uint32_t type, const VirtqChain& chain, GuestMemory& memory,
+                                           uint64_t& bytes) {
   // Segments of struct virtio_blk_discard_write_zeroes: le64 sector,
   // le32 num_sectors, le32 flags (bit 0 unmap) (§5.2.6).
   constexpr uint64_t kHeaderBytes = 16;
@@ -178,6 +206,7 @@ uint8_t VirtioBlk::serve_discard_or_zeroes(uint32_t type, const VirtqChain& chai
     if (count > kMaxDiscardSectors || first > capacity_sectors_ || count > capacity_sectors_ - first) {
       return kStatusIoErr;
     }
+    bytes += uint64_t{count} * kSectorSize;
     if (type == kTypeDiscard) {
       backend_->discard(first * kSectorSize, uint64_t{count} * kSectorSize);
     } else {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "block/block_accounting.h"
 #include "block/block_backend.h"
 #include "hw/virtio/virtio_device.h"
 #include "util/log.h"
@@ -61,10 +62,16 @@ class VirtioBlk final : public VirtioDevice {
   uint32_t handle_request(unsigned queue, const VirtqChain& chain, GuestMemory& memory) override;
 
   uint64_t capacity_sectors() const { return capacity_sectors_; }
+  bool read_only() const { return read_only_; }
+  // What the guest's requests did (query-blockstats); any thread.
+  BlockStatsSnapshot stats() const { return accounting_.snapshot(); }
 
  private:
-  uint8_t serve(uint32_t type, uint64_t sector, const VirtqChain& chain, GuestMemory& memory, uint32_t& written);
-  uint8_t serve_discard_or_zeroes(uint32_t type, const VirtqChain& chain, GuestMemory& memory);
+  // `bytes` is set to the request's data bytes, for the accounting.
+  uint8_t serve(uint32_t type, uint64_t sector, const VirtqChain& chain, GuestMemory& memory, uint32_t& written,
+                uint64_t& bytes);
+  void account(uint32_t type, uint64_t sector, uint64_t bytes, uint8_t status, bool host_failed, int64_t elapsed_ns);
+  uint8_t serve_discard_or_zeroes(uint32_t type, const VirtqChain& chain, GuestMemory& memory, uint64_t& bytes);
 
   std::unique_ptr<BlockBackend> backend_;
   bool read_only_;
@@ -72,6 +79,7 @@ class VirtioBlk final : public VirtioDevice {
   uint64_t capacity_sectors_;
   uint8_t config_[60] = {};  // struct virtio_blk_config up to write_zeroes_may_unmap
   RateLimitedLog io_log_;
+  BlockAccounting accounting_;
 };
 
 }  // namespace vireo

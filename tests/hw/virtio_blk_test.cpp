@@ -210,6 +210,16 @@ TEST_CASE("Write then read a sector; completion raises INTA# until the ISR is re
   rig.ram.memory.read(kData, back.data(), back.size());
   CHECK(back == pattern);
   CHECK(rig.ring.used_elem(1) == std::pair<uint32_t, uint32_t>{3, 1025});
+
+  // What query-blockstats reports: one write and one read of 1 KiB.
+  BlockStatsSnapshot stats = rig.blk->stats();
+  CHECK(stats.write.operations == 1);
+  CHECK(stats.write.bytes == 1024);
+  CHECK(stats.read.operations == 1);
+  CHECK(stats.read.bytes == 1024);
+  CHECK(stats.write_highest_offset == 10 * 512 + 1024);
+  CHECK(stats.flush.operations == 0);
+  CHECK(stats.last_io_ns != 0);
 }
 
 TEST_CASE("Bad requests get IOERR or UNSUPP, and the device keeps working") {
@@ -226,6 +236,12 @@ TEST_CASE("Bad requests get IOERR or UNSUPP, and the device keeps working") {
   rig.submit(VirtioBlk::kTypeIn, 2046, 1024, true);  // the last two sectors are fine
   CHECK(rig.request_status() == VirtioBlk::kStatusOk);
   CHECK((rig.status() & virtio::kStatusNeedsReset) == 0);
+  // The refused reads count as invalid, not as reads; the unknown type not at all.
+  BlockStatsSnapshot stats = rig.blk->stats();
+  CHECK(stats.read.invalid == 3);
+  CHECK(stats.read.operations == 1);
+  CHECK(stats.read.bytes == 1024);
+  CHECK(stats.read.failed == 0);
 }
 
 TEST_CASE("Flush, get-id, discard and write-zeroes") {
@@ -262,6 +278,15 @@ TEST_CASE("Flush, get-id, discard and write-zeroes") {
   rig.ram.memory.write(kData, segment, sizeof segment);
   rig.submit(VirtioBlk::kTypeDiscard, 0, 16, false);
   CHECK(rig.request_status() == VirtioBlk::kStatusIoErr);
+
+  // Write-zeroes counts as a write and discard as an unmap, as in QEMU.
+  BlockStatsSnapshot stats = rig.blk->stats();
+  CHECK(stats.flush.operations == 1);
+  CHECK(stats.write.operations == 1);
+  CHECK(stats.write.bytes == 8 * 512);
+  CHECK(stats.unmap.operations == 1);
+  CHECK(stats.unmap.bytes == 8 * 512);
+  CHECK(stats.unmap.invalid == 1);
 }
 
 TEST_CASE("A read-only drive refuses writes with IOERR and leaves the image alone") {

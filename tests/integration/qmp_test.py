@@ -10,8 +10,9 @@ Checks:
              reboots it; quit exits 0 after delivering SHUTDOWN; bad
              input on a second client leaves the VM and the first client
              working
-  shapes     the same commands on vireo and QEMU give replies with the
-             same keys and value types
+  shapes     the same commands on vireo and QEMU, both with one
+             if=virtio raw drive, give replies with the same keys and
+             value types (query-pci, query-block, query-blockstats too)
   hmp        `info status`, `help`, line editing and `quit` at the (vireo) prompt on a pty
   mux        -nographic: Ctrl-A c switches stdio between COM1 and the monitor
   tcp        -qmp tcp:...: two clients at once, both receive events
@@ -299,7 +300,8 @@ def session(argv, path):
         replies["before-negotiation"] = qmp.execute("query-status")
         replies["qmp_capabilities"] = qmp.execute("qmp_capabilities", id="x")
         for command in ["query-status", "query-version", "query-name", "query-kvm", "query-cpus-fast",
-                        "query-chardev", "stop", "cont", "system_reset", "query-commands"]:
+                        "query-chardev", "query-pci", "query-block", "query-blockstats",
+                        "stop", "cont", "system_reset", "query-commands"]:
             replies[command] = qmp.execute(command)
         machines = qmp.execute("query-machines")["return"]
         pc = [m for m in machines if m.get("name") == "pc" or m.get("alias") == "pc"]
@@ -334,7 +336,11 @@ def check_shapes(results, vireo, kit):
         results.skip("shapes", f"{QEMU} is not installed")
         return
     directory = scratch_dir("vireo-qmp-shapes-")
-    common = ["-S", "-display", "none", "-accel", "tcg", "-m", "64", "-name", "shapes"]
+    image = os.path.join(directory, "disk.img")
+    with open(image, "wb") as f:
+        f.truncate(8 << 20)
+    common = ["-S", "-display", "none", "-accel", "tcg", "-m", "64", "-name", "shapes",
+              "-drive", f"file={image},format=raw,if=virtio"]
     ours = session([vireo, *common, "-qmp", f"unix:{directory}/v.sock,server=on,wait=off"], f"{directory}/v.sock")
     theirs = session([QEMU, "-nodefaults", *common, "-qmp", f"unix:{directory}/q.sock,server=on,wait=off"],
                      f"{directory}/q.sock")

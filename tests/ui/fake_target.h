@@ -68,12 +68,16 @@ class FakeTarget final : public MonitorTarget {
   std::vector<IoBus::Range> mmio_ranges() override { return {}; }
   std::vector<MonitorChardevInfo> chardevs() override { return {{"serial0", "stdio", true}}; }
   void press_power_button() override { ++power_button_presses; }
+  std::vector<MonitorPciFunction> pci_functions() override { return pci; }
+  std::vector<MonitorBlockDevice> block_devices() override { return disks; }
 
   uint8_t* ram() { return ram_; }
   std::string name;
   std::vector<X86CpuState> states = std::vector<X86CpuState>(2);
   int resets = 0;
   int power_button_presses = 0;
+  std::vector<MonitorPciFunction> pci;
+  std::vector<MonitorBlockDevice> disks;
 
  private:
   RunControl control_;

@@ -178,17 +178,28 @@ Hmp::Hmp(const CommandTable& qmp_table, MonitorTarget& target) : qmp_(qmp_table)
          }
          return out;
        }},
-      {"pci", "", "show PCI info", [this](const std::string&, CommandContext& context) {
-         qmp("query-pci", Json::object(), context);
-         return std::string();
+      {"pci", "", "show PCI info", [this](const std::string& a, CommandContext& context) {
+         no_arguments(a);
+         return info_pci(qmp("query-pci", Json::object(), context));
        }},
-      {"block", "", "show the block devices", [this](const std::string&, CommandContext& context) {
-         qmp("query-block", Json::object(), context);
-         return std::string();
+      {"block", "", "show the block devices", [this](const std::string& a, CommandContext& context) {
+         no_arguments(a);
+         return info_block(qmp("query-block", Json::object(), context));
        }},
-      {"blockstats", "", "show block device statistics", [this](const std::string&, CommandContext& context) {
-         qmp("query-blockstats", Json::object(), context);
-         return std::string();
+      {"blockstats", "", "show block device statistics", [this](const std::string& a, CommandContext& context) {
+         no_arguments(a);
+         std::string out;
+         for (const Json& b : qmp("query-blockstats", Json::object(), context)) {
+           const Json& s = b["stats"];
+           auto n = [&s](const char* key) { return std::to_string(s.value(key, int64_t{0})); };
+           out += b["device"].get<std::string>() + ": rd_bytes=" + n("rd_bytes") + " wr_bytes=" + n("wr_bytes") +
+                  " rd_operations=" + n("rd_operations") + " wr_operations=" + n("wr_operations") +
+                  " flush_operations=" + n("flush_operations") + " wr_total_time_ns=" + n("wr_total_time_ns") +
+                  " rd_total_time_ns=" + n("rd_total_time_ns") + " flush_total_time_ns=" + n("flush_total_time_ns") +
+                  " rd_merged=" + n("rd_merged") + " wr_merged=" + n("wr_merged") + " idle_time_ns=" + n("idle_time_ns") +
+                  "\n";
+         }
+         return out;
        }},
       {"qtree", "", "show device tree", [](const std::string&, CommandContext&) -> std::string {
          throw CommandError("vireo has no device tree (qdev) to show; 'info mtree' lists the devices' ranges");
@@ -381,6 +392,69 @@ std::string Hmp::info_registers(const std::string& args, CommandContext& context
     out += b;
     std::snprintf(b, sizeof b, "EFER=%016" PRIx64 " APIC_BASE=%016" PRIx64 " CR8=%" PRIx64 "\n", s.efer, s.apic_base, s.cr8);
     out += b;
+  }
+  return out;
+}
+
+// QEMU's "info pci" layout, one paragraph per function.
+std::string Hmp::info_pci(const Json& buses) {
+  std::string out;
+  char line[160];
+  for (const Json& bus : buses) {
+    for (const Json& d : bus["devices"]) {
+      std::snprintf(line, sizeof line, "  Bus %2d, device %3d, function %d:\n", d["bus"].get<int>(),
+                    d["slot"].get<int>(), d["function"].get<int>());
+      out += line;
+      const Json& c = d["class_info"];
+      const Json& id = d["id"];
+      std::string name = c.contains("desc") ? c["desc"].get<std::string>() : "";
+      if (name.empty()) {
+        std::snprintf(line, sizeof line, "Class %04x", c["class"].get<unsigned>());
+        name = line;
+      }
+      std::snprintf(line, sizeof line, "    %s: PCI device %04x:%04x\n      PCI subsystem %04x:%04x\n", name.c_str(),
+                    id["vendor"].get<unsigned>(), id["device"].get<unsigned>(), id["subsystem-vendor"].get<unsigned>(),
+                    id["subsystem"].get<unsigned>());
+      out += line;
+      if (d.contains("irq")) {
+        std::snprintf(line, sizeof line, "      IRQ %d, pin %c\n", d["irq"].get<int>(),
+                      static_cast<char>('A' + d["irq_pin"].get<int>() - 1));
+        out += line;
+      }
+      for (const Json& r : d["regions"]) {
+        // An unassigned BAR is at -1, and its end wraps, as QEMU prints it.
+        const uint64_t address = static_cast<uint64_t>(r["address"].get<int64_t>());
+        const uint64_t last = address + r["size"].get<uint64_t>() - 1;
+        if (r["type"] == "io") {
+          std::snprintf(line, sizeof line, "      BAR%d: I/O at 0x%04" PRIx64 " [0x%04" PRIx64 "].\n",
+                        r["bar"].get<int>(), address, last);
+        } else {
+          std::snprintf(line, sizeof line, "      BAR%d: %d bit%s memory at 0x%08" PRIx64 " [0x%08" PRIx64 "].\n",
+                        r["bar"].get<int>(), r["mem_type_64"].get<bool>() ? 64 : 32,
+                        r["prefetch"].get<bool>() ? " prefetchable" : "", address, last);
+        }
+        out += line;
+      }
+      out += "      id \"" + d["qdev_id"].get<std::string>() + "\"\n";
+    }
+  }
+  return out;
+}
+
+// QEMU's "info block" layout for attached drives.
+std::string Hmp::info_block(const Json& devices) {
+  std::string out;
+  for (const Json& b : devices) {
+    if (!out.empty()) out += "\n";
+    const Json& in = b["inserted"];
+    out += b["device"].get<std::string>() + " (" + in["node-name"].get<std::string>() + "): " +
+           in["file"].get<std::string>() + " (" + in["drv"].get<std::string>() +
+           (in["ro"].get<bool>() ? ", read-only" : "") + ")\n";
+    out += "    Attached to:      " + b["qdev"].get<std::string>() + "\n";
+    const Json& cache = in["cache"];
+    out += std::string("    Cache mode:       ") + (cache["writeback"].get<bool>() ? "writeback" : "writethrough") +
+           (cache["direct"].get<bool>() ? ", direct" : "") + (cache["no-flush"].get<bool>() ? ", ignore flushes" : "") +
+           "\n";
   }
   return out;
 }

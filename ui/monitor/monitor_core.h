@@ -16,6 +16,8 @@ namespace vireo {
 
 // query-version: QEMU 7.2's interface, as vireo's command line is.
 Json monitor_version();
+// The name of a PCI base class << 8 | sub-class ("Host bridge"), or null.
+const char* pci_class_description(uint16_t class_code);
 
 void register_qmp_commands(CommandTable& table, MonitorTarget& target);
 
@@ -43,6 +45,8 @@ class Hmp {
   std::string disassembly(uint64_t address, uint64_t count, bool physical, const X86CpuState& cpu);
   std::string info_registers(const std::string& args, CommandContext& context);
   std::string info_mtree();
+  std::string info_pci(const Json& buses);
+  std::string info_block(const Json& devices);
 
   const CommandTable& qmp_;
   MonitorTarget& target_;

@@ -1,5 +1,10 @@
 #include "ui/monitor/pc_target.h"
 
+#include <sys/stat.h>
+
+#include "hw/pci/pci_bus.h"
+#include "hw/pci/pci_device.h"
+#include "hw/virtio/virtio_blk.h"
 #include "ui/monitor/monitor_server.h"
 
 namespace vireo {
@@ -36,6 +41,55 @@ std::vector<MonitorChardevInfo> PcMonitorTarget::chardevs() {
   }
   if (server_ != nullptr) {
     for (MonitorChardevInfo& info : server_->chardevs()) list.push_back(std::move(info));
+  }
+  return list;
+}
+
+std::vector<MonitorPciFunction> PcMonitorTarget::pci_functions() {
+  std::vector<MonitorPciFunction> list;
+  const PciBus& bus = machine_.pci_bus();
+  for (unsigned devfn = 0; devfn < PciBus::kSlots * PciBus::kFunctions; ++devfn) {
+    const PciDevice* d = bus.device(static_cast<uint8_t>(devfn));
+    if (d == nullptr) continue;
+    auto word = [d](unsigned offset) {
+      return static_cast<uint16_t>(d->config_byte(offset) | d->config_byte(offset + 1) << 8);
+    };
+    MonitorPciFunction f{};
+    f.bus = 0;
+    f.slot = devfn >> 3;
+    f.function = devfn & 7;
+    f.class_code = word(pci::kClassProgIf + 1);
+    f.vendor = word(pci::kVendorId);
+    f.device = word(pci::kDeviceId);
+    f.subsystem_vendor = word(pci::kSubsystemVendorId);
+    f.subsystem = word(pci::kSubsystemId);
+    f.interrupt_line = d->config_byte(pci::kInterruptLine);
+    f.interrupt_pin = d->config_byte(pci::kInterruptPin);
+    f.qdev_id = d->qdev_id();
+    for (unsigned i = 0; i < pci::kBarCount; ++i) {
+      PciDevice::BarMapping bar = d->bar(i);
+      if (!bar.declared) continue;
+      const bool prefetchable = (d->config_byte(pci::kBar0 + 4 * i) & pci::kBarPrefetchable) != 0;
+      f.regions.push_back({i, bar.kind == PciBarKind::Io, bar.kind == PciBarKind::Memory64,
+                           bar.kind != PciBarKind::Io && prefetchable,
+                           bar.enabled ? static_cast<int64_t>(bar.address) : -1, bar.size});
+      if (bar.kind == PciBarKind::Memory64) ++i;  // the upper half is not a BAR of its own
+    }
+    list.push_back(std::move(f));
+  }
+  return list;
+}
+
+std::vector<MonitorBlockDevice> PcMonitorTarget::block_devices() {
+  std::vector<MonitorBlockDevice> list;
+  unsigned node = 0;
+  for (const PcMachine::Disk& disk : machine_.disks()) {
+    struct stat st {};
+    // actual-size is what the file occupies on the host, as du counts it.
+    uint64_t actual = ::stat(disk.drive.file.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+    list.push_back({disk.device, "#block" + std::to_string(100 + node++), disk.qdev, disk.drive.file, disk.format,
+                    disk.model->read_only(), disk.drive.cache,
+                    disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats()});
   }
   return list;
 }

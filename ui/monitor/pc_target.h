@@ -25,6 +25,8 @@ class PcMonitorTarget final : public MonitorTarget {
   std::vector<IoBus::Range> mmio_ranges() override { return machine_.mmio().ranges(); }
   std::vector<MonitorChardevInfo> chardevs() override;
   void press_power_button() override { machine_.press_power_button(); }
+  std::vector<MonitorPciFunction> pci_functions() override;
+  std::vector<MonitorBlockDevice> block_devices() override;
 
  private:
   PcMachine& machine_;

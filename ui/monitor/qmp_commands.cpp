@@ -75,6 +75,111 @@ void save_memory(MonitorTarget& target, const Json& args, bool physical, unsigne
 
 [[noreturn]] void not_yet(const std::string& what) { throw CommandError(what); }
 
+Json pci_function_json(const MonitorPciFunction& f) {
+  Json regions = Json::array();
+  for (const MonitorPciRegion& r : f.regions) {
+    Json region{{"bar", r.bar}, {"type", r.io ? "io" : "memory"}, {"address", r.address}, {"size", r.size}};
+    if (!r.io) {
+      region["prefetch"] = r.prefetchable;
+      region["mem_type_64"] = r.mem64;
+    }
+    regions.push_back(std::move(region));
+  }
+  Json class_info{{"class", f.class_code}};
+  if (const char* desc = pci_class_description(f.class_code)) class_info["desc"] = desc;
+  Json device{{"bus", f.bus},
+              {"slot", f.slot},
+              {"function", f.function},
+              {"class_info", class_info},
+              {"id",
+               {{"vendor", f.vendor},
+                {"device", f.device},
+                {"subsystem-vendor", f.subsystem_vendor},
+                {"subsystem", f.subsystem}}},
+              {"irq_pin", f.interrupt_pin},
+              {"qdev_id", f.qdev_id},
+              {"regions", regions}};
+  // QEMU's PciDeviceInfo has irq only for a function with an INTx# pin.
+  if (f.interrupt_pin != 0) device["irq"] = f.interrupt_line;
+  return device;
+}
+
+// -drive cache= as QEMU's BlockdevCacheInfo (its table in qemu-options.hx).
+Json cache_json(const std::string& mode) {
+  return {{"writeback", mode != "writethrough" && mode != "directsync"},
+          {"direct", mode == "none" || mode == "directsync"},
+          {"no-flush", mode == "unsafe"}};
+}
+
+Json block_info_json(const MonitorBlockDevice& b) {
+  Json image{{"filename", b.file}, {"format", b.format}, {"virtual-size", b.virtual_size},
+             {"actual-size", b.actual_size}, {"dirty-flag", false}};
+  // No I/O throttling, detect-zeroes or write threshold in vireo: QEMU's
+  // values for "off".
+  Json inserted{{"file", b.file}, {"node-name", b.node_name}, {"ro", b.read_only}, {"drv", b.format},
+                {"backing_file_depth", 0}, {"encrypted", false}, {"detect_zeroes", "off"},
+                {"bps", 0}, {"bps_rd", 0}, {"bps_wr", 0}, {"iops", 0}, {"iops_rd", 0}, {"iops_wr", 0},
+                {"write_threshold", 0}, {"cache", cache_json(b.cache)}, {"image", image}};
+  return {{"device", b.device}, {"qdev", b.qdev}, {"type", "unknown"}, {"removable", false},
+          {"locked", false}, {"io-status", "ok"}, {"inserted", inserted}};
+}
+
+Json block_stats_json(const BlockStatsSnapshot& s, bool device_level, int64_t now_ns) {
+  Json stats{{"rd_bytes", s.read.bytes},
+             {"wr_bytes", s.write.bytes},
+             {"unmap_bytes", s.unmap.bytes},
+             {"rd_operations", s.read.operations},
+             {"wr_operations", s.write.operations},
+             {"flush_operations", s.flush.operations},
+             {"unmap_operations", s.unmap.operations},
+             {"rd_total_time_ns", s.read.total_time_ns},
+             {"wr_total_time_ns", s.write.total_time_ns},
+             {"flush_total_time_ns", s.flush.total_time_ns},
+             {"unmap_total_time_ns", s.unmap.total_time_ns},
+             {"wr_highest_offset", s.write_highest_offset},
+             // vireo serves one request at a time: nothing is merged.
+             {"rd_merged", 0},
+             {"wr_merged", 0},
+             {"unmap_merged", 0},
+             {"failed_rd_operations", device_level ? s.read.failed : 0},
+             {"failed_wr_operations", device_level ? s.write.failed : 0},
+             {"failed_flush_operations", device_level ? s.flush.failed : 0},
+             {"failed_unmap_operations", device_level ? s.unmap.failed : 0},
+             {"invalid_rd_operations", device_level ? s.read.invalid : 0},
+             {"invalid_wr_operations", device_level ? s.write.invalid : 0},
+             {"invalid_flush_operations", device_level ? s.flush.invalid : 0},
+             {"invalid_unmap_operations", device_level ? s.unmap.invalid : 0},
+             // As QEMU: the device counts failed and invalid requests, the
+             // node below it does not.
+             {"account_invalid", device_level},
+             {"account_failed", device_level},
+             {"timed_stats", Json::array()}};
+  if (s.last_io_ns != 0) stats["idle_time_ns"] = now_ns - s.last_io_ns;
+  return stats;
+}
+
+}  // namespace
+
+const char* pci_class_description(uint16_t class_code) {
+  // Names from the PCI Code and ID Assignment Specification, worded as
+  // lspci and QEMU print them.
+  static constexpr struct {
+    uint16_t code;
+    const char* name;
+  } kClasses[] = {
+      {0x0100, "SCSI controller"}, {0x0101, "IDE controller"},   {0x0106, "SATA controller"},
+      {0x0180, "Storage controller"}, {0x0200, "Ethernet controller"}, {0x0300, "VGA controller"},
+      {0x0600, "Host bridge"},     {0x0601, "ISA bridge"},       {0x0604, "PCI bridge"},
+      {0x0680, "Bridge"},          {0x0c03, "USB controller"},   {0x00ff, "Misc device"},
+  };
+  for (const auto& c : kClasses) {
+    if (c.code == class_code) return c.name;
+  }
+  return nullptr;
+}
+
+namespace {
+
 }  // namespace
 
 Json monitor_version() {
@@ -190,10 +295,41 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
              [](const Json&, CommandContext&) -> Json { not_yet("vireo has no display yet, so there is nothing to dump"); }});
   table.add({"send-key", {{"keys", P::Any}, {"hold-time", P::Integer, true}},
              [](const Json&, CommandContext&) -> Json { not_yet("vireo has no keyboard input path for send-key yet"); }});
-  table.add({"query-pci", {}, [](const Json&, CommandContext&) -> Json { not_yet("vireo's pc has no PCI bus yet"); }});
-  table.add({"query-block", {}, [](const Json&, CommandContext&) -> Json { not_yet("vireo has no block devices yet"); }});
-  table.add({"query-blockstats", {{"query-nodes", P::Boolean, true}},
-             [](const Json&, CommandContext&) -> Json { not_yet("vireo has no block devices yet"); }});
+  table.add({"query-pci", {}, [t](const Json&, CommandContext&) {
+               Json devices = Json::array();
+               for (const MonitorPciFunction& f : t->pci_functions()) devices.push_back(pci_function_json(f));
+               return Json::array({{{"bus", 0}, {"devices", devices}}});
+             }});
+  table.add({"query-block", {}, [t](const Json&, CommandContext&) {
+               Json list = Json::array();
+               for (const MonitorBlockDevice& b : t->block_devices()) list.push_back(block_info_json(b));
+               return list;
+             }});
+  table.add({"query-blockstats", {{"query-nodes", P::Boolean, true}}, [t](const Json& args, CommandContext&) {
+               if (args.contains("query-nodes") && args["query-nodes"].get<bool>()) {
+                 throw CommandError("vireo has no block node graph for query-nodes yet");
+               }
+               const int64_t now = BlockAccounting::now_ns();
+               Json list = Json::array();
+               for (const MonitorBlockDevice& b : t->block_devices()) {
+                 Json entry{{"device", b.device}, {"qdev", b.qdev}, {"node-name", b.node_name},
+                            {"stats", block_stats_json(b.stats, true, now)}};
+                 // A raw image passes every request to its file unchanged,
+                 // so the file node below it saw the same I/O. A qcow2
+                 // file node's traffic differs and is not counted yet.
+                 if (b.format == "raw") {
+                   entry["parent"] = {{"node-name", b.node_name + "-file"},
+                                      {"stats", block_stats_json(b.stats, false, now)},
+                                      {"driver-specific",
+                                       {{"driver", "file"},
+                                        {"discard-nb-ok", b.stats.unmap.operations},
+                                        {"discard-nb-failed", b.stats.unmap.failed},
+                                        {"discard-bytes-ok", b.stats.unmap.bytes}}}};
+                 }
+                 list.push_back(std::move(entry));
+               }
+               return list;
+             }});
 }
 
 }  // namespace vireo

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "accel/cpu_state.h"
+#include "block/block_accounting.h"
 #include "hw/core/io_bus.h"
 #include "hw/core/run_control.h"
 
@@ -30,6 +31,38 @@ struct MonitorChardevInfo {
   bool frontend_open;
 };
 
+// One BAR of a PCI function (query-pci's PciMemoryRegion).
+struct MonitorPciRegion {
+  unsigned bar;
+  bool io;
+  bool mem64;
+  bool prefetchable;
+  int64_t address;  // -1 while unassigned, as QEMU reports it
+  uint64_t size;
+};
+
+struct MonitorPciFunction {
+  unsigned bus, slot, function;
+  uint16_t class_code;  // base class << 8 | sub-class
+  uint16_t vendor, device, subsystem_vendor, subsystem;
+  uint8_t interrupt_line, interrupt_pin;  // pin 0: none
+  std::string qdev_id;                    // -device id=, may be empty
+  std::vector<MonitorPciRegion> regions;
+};
+
+struct MonitorBlockDevice {
+  std::string device;     // "virtio0" or the -drive id
+  std::string node_name;  // the format node's
+  std::string qdev;       // the QOM path of the device using it
+  std::string file;
+  std::string format;     // "raw" or "qcow2"
+  bool read_only;
+  std::string cache;      // -drive cache= mode
+  uint64_t virtual_size;
+  uint64_t actual_size;   // host bytes allocated to the image file
+  BlockStatsSnapshot stats;
+};
+
 class MonitorTarget {
  public:
   virtual ~MonitorTarget() = default;
@@ -46,6 +79,8 @@ class MonitorTarget {
   virtual std::vector<IoBus::Range> mmio_ranges() = 0;
   virtual std::vector<MonitorChardevInfo> chardevs() = 0;
   virtual void press_power_button() = 0;
+  virtual std::vector<MonitorPciFunction> pci_functions() = 0;  // bus 0, by devfn
+  virtual std::vector<MonitorBlockDevice> block_devices() = 0;
 };
 
 }  // namespace vireo
