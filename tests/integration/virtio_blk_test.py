@@ -17,11 +17,14 @@ Checks:
   - with snapshot=on the guest reads the same md5 and its write succeeds,
     but the image file is byte-identical afterwards and the temporary
     overlay is gone from $TMPDIR;
+  - on a qcow2 copy of the image (-drive format=qcow2) the guest reads the
+    same md5, the sector it wrote is what `vireo-img convert -O raw` reads
+    back afterwards, and `qemu-img check` finds the image clean;
   - the same guest on QEMU (-device virtio-blk-pci,disable-legacy=on, no
     VGA/NIC so the disk is at 02.0 there too) sees the same IDs there
     and prints the same md5.
 
-  virtio_blk_test.py VIREO REPO_ROOT KIT_DIR
+  virtio_blk_test.py VIREO REPO_ROOT KIT_DIR VIREO_IMG
 """
 
 import hashlib
@@ -108,8 +111,34 @@ def check_snapshot(results, vireo, kit, work, image, original, host_md5):
     results.check(not left, "vireo snapshot=on: no temporary overlay left in $TMPDIR", str(left))
 
 
+def check_qcow2(results, vireo, vireo_img, kit, work, raw_image, original, host_md5):
+    qemu_img = shutil.which("qemu-img")
+    qcow2 = os.path.join(work, "disk.qcow2")
+    # qemu-img makes the image when it is there, so vireo reads a qcow2
+    # written by QEMU's own code; vireo-img otherwise.
+    maker = qemu_img or vireo_img
+    made = subprocess.run([maker, "convert", "-f", "raw", "-O", "qcow2", raw_image, qcow2],
+                          capture_output=True, text=True, timeout=120)
+    if not results.check(made.returncode == 0, f"qcow2: {os.path.basename(maker)} convert -O qcow2", made.stderr):
+        return
+    md5 = boot_blk(results, vireo, kit, ["-drive", f"file={qcow2},format=qcow2,if=virtio"], "vireo qcow2")
+    results.check(md5 == host_md5, f"vireo qcow2: guest md5 {md5} equals the host's {host_md5}")
+    back = os.path.join(work, "qcow2-back.raw")
+    converted = subprocess.run([vireo_img, "convert", "-O", "raw", qcow2, back],
+                               capture_output=True, text=True, timeout=120)
+    if results.check(converted.returncode == 0, "vireo qcow2: vireo-img convert -O raw reads the image back",
+                     converted.stderr):
+        check_image_after(results, back, original, "vireo qcow2 (vireo-img convert -O raw)")
+    if qemu_img is None:
+        results.skip("qemu-img check of the qcow2 image", "qemu-img is not installed (Debian package qemu-utils)")
+        return
+    checked = subprocess.run([qemu_img, "check", qcow2], capture_output=True, text=True, timeout=120)
+    results.check(checked.returncode == 0, "vireo qcow2: qemu-img check finds the image clean afterwards",
+                  checked.stdout + checked.stderr)
+
+
 def main():
-    vireo, repo, kit = sys.argv[1], sys.argv[2], sys.argv[3]
+    vireo, repo, kit, vireo_img = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     results = Results()
     built = subprocess.run([os.path.join(repo, "scripts", "guest-kit"), kit],
                            stdin=subprocess.DEVNULL, timeout=KIT_TIMEOUT_S)
@@ -154,6 +183,8 @@ def main():
     with open(snapshot_image, "wb") as f:
         f.write(original)
     check_snapshot(results, vireo, kit, work, snapshot_image, original, host_md5)
+    # snapshot.img is still the original: the qcow2 copy is made from it.
+    check_qcow2(results, vireo, vireo_img, kit, work, snapshot_image, original, host_md5)
 
     if shutil.which(QEMU) is None:
         results.skip("QEMU reference boot", f"{QEMU} is not installed")
