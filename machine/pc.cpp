@@ -208,14 +208,15 @@ void PcMachine::create_pci() {
 
 void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial,
                                const std::string& device_id) {
-  if (drive.snapshot) {
-    // A temporary overlay needs the qcow2 writer (block/); until then the
-    // option is refused rather than writing to the image.
-    throw Error(drive.option_text + ": snapshot=on is not supported yet");
-  }
+  BlockOpenOptions options;
+  options.path = drive.file;
+  options.format = drive.format;
+  options.read_only = drive.read_only;
+  options.cache = cache_mode(drive.cache);
+  options.snapshot = drive.snapshot;  // a temporary qcow2 overlay takes the writes
   std::unique_ptr<BlockBackend> backend;
   try {
-    backend = open_block_backend({drive.file, drive.format, drive.read_only, cache_mode(drive.cache)});
+    backend = open_block_backend(options);
   } catch (const Error& e) {
     throw Error(drive.option_text + ": " + e.what());
   }

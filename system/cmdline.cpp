@@ -294,7 +294,10 @@ void add_drive(CommandLine& cl, const std::string& arg, const std::string& optio
   }
   if (auto ro = kv.get("readonly")) drive.read_only = parse_bool(*ro, "read-only");
   if (auto ro = kv.get("read-only")) drive.read_only = parse_bool(*ro, "read-only");
-  if (auto snap = kv.get("snapshot")) drive.snapshot = parse_bool(*snap, "snapshot");
+  if (auto snap = kv.get("snapshot")) {
+    drive.snapshot = parse_bool(*snap, "snapshot");
+    drive.snapshot_given = true;
+  }
   drive.serial = kv.get("serial").value_or("");
   cl.config.drives.push_back(std::move(drive));
 }
@@ -462,6 +465,8 @@ const std::vector<OptionDef>& option_table() {
       {"drive", true, "file=path[,format=raw|qcow2][,if=virtio|none][,id=][,cache=][,readonly=on][,snapshot=on]",
        "add a disk image (if=virtio: a virtio-blk disk; if=none: for -device virtio-blk-pci,drive=ID)",
        [](CommandLine& cl, const std::string& a) { add_drive(cl, a, "-drive " + a); }},
+      {"snapshot", false, nullptr, "write to temporary files instead of disk images",
+       [](CommandLine& cl, const std::string&) { cl.config.snapshot_all = true; }},
       {"hda", true, "file", "first hard disk image (attached as virtio-blk until IDE exists)",
        [](CommandLine& cl, const std::string& a) { add_drive(cl, "file=" + escape_commas(a), "-hda " + a); }},
       {"S", false, nullptr, "do not start the CPUs at start-up (the monitor's 'cont' starts them)",
@@ -551,6 +556,11 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     bool found = false;
     for (const ChardevSpec& chardev : cl.config.chardevs) found = found || chardev.id == monitor.chardev_id;
     if (!found) throw Error("-mon: chardev \"" + monitor.chardev_id + "\" not found");
+  }
+  // -snapshot is QEMU's default of snapshot= for every drive, wherever it
+  // stands on the line; a drive's own snapshot=off still wins.
+  for (DriveSpec& drive : cl.config.drives) {
+    if (cl.config.snapshot_all && !drive.snapshot_given) drive.snapshot = true;
   }
   if (cl.config.kernel_path.empty() && !cl.config.initrd_path.empty()) {
     throw Error("-initrd only allowed with -kernel option");

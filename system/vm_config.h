@@ -25,7 +25,10 @@ struct DriveSpec {
   std::string interface = "virtio";
   std::string cache = "writeback";
   bool read_only = false;
-  bool snapshot = false;  // snapshot=on: refused by the machine until overlays exist
+  // snapshot=on (or -snapshot): the guest's writes go to a temporary qcow2
+  // overlay and the image file stays as it was.
+  bool snapshot = false;
+  bool snapshot_given = false;  // snapshot= was on the line: -snapshot leaves it alone
   std::string serial;
 };
 
@@ -84,6 +87,7 @@ struct VmConfig {
   std::string name;
 
   std::vector<DriveSpec> drives;
+  bool snapshot_all = false;  // -snapshot: snapshot=on for every drive that does not say otherwise
   std::vector<DeviceSpec> devices;
 
   bool start_paused = false;  // -S

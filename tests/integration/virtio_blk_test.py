@@ -14,11 +14,17 @@ Checks:
   - the guest saw the i440FX (00.0), PIIX3 (01.0) and a modern
     virtio-blk (1af4:1042) at 02.0, interrupting through MSI-X, with no
     ACPI errors while it set the bus up;
+  - with snapshot=on the guest reads the same md5 and its write succeeds,
+    but the image file is byte-identical afterwards and the temporary
+    overlay is gone from $TMPDIR;
+  - on a qcow2 copy of the image (-drive format=qcow2) the guest reads the
+    same md5, the sector it wrote is what `vireo-img convert -O raw` reads
+    back afterwards, and `qemu-img check` finds the image clean;
   - the same guest on QEMU (-device virtio-blk-pci,disable-legacy=on, no
     VGA/NIC so the disk is at 02.0 there too) sees the same IDs there
     and prints the same md5.
 
-  virtio_blk_test.py VIREO REPO_ROOT KIT_DIR
+  virtio_blk_test.py VIREO REPO_ROOT KIT_DIR VIREO_IMG
 """
 
 import hashlib
@@ -71,8 +77,68 @@ def check_image_after(results, path, original, what):
     results.check(rest_same and len(data) == len(original), f"{what}: no other byte of the image changed")
 
 
+def boot_blk(results, emulator, kit, drive_args, what):
+    """One blk-check boot; the guest's md5, or None when it did not finish."""
+    result = r"^VIREO-RESULT blk md5=([0-9a-f]{32}) wrote=2048$"
+    console, status, seconds = timed_boot(kit_argv(emulator, kit, drive_args), [result], wait_for_exit=True)
+    tail = "\n".join(console.split("\n")[-40:])
+    match = re.search(result, console, re.M)
+    results.check(match is not None, f"{what}: the guest's blk check finished, its write accepted ({seconds:.1f} s)",
+                  tail)
+    results.check(status == 0, f"{what}: exits 0 when the guest powers off", f"status {status}\n{tail}")
+    return match.group(1) if match else None
+
+
+def check_snapshot(results, vireo, kit, work, image, original, host_md5):
+    # The overlay is created in $TMPDIR and unlinked once open: an empty
+    # private TMPDIR afterwards shows nothing was left behind.
+    tmpdir = os.path.join(work, "tmp")
+    os.mkdir(tmpdir)
+    saved = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = tmpdir
+    try:
+        md5 = boot_blk(results, vireo, kit, ["-drive", f"file={image},format=raw,if=virtio,snapshot=on"],
+                       "vireo snapshot=on")
+    finally:
+        if saved is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = saved
+    results.check(md5 == host_md5, f"vireo snapshot=on: guest md5 {md5} equals the host's {host_md5}")
+    with open(image, "rb") as f:
+        results.check(f.read() == original, "vireo snapshot=on: the image file is byte-identical afterwards")
+    left = os.listdir(tmpdir)
+    results.check(not left, "vireo snapshot=on: no temporary overlay left in $TMPDIR", str(left))
+
+
+def check_qcow2(results, vireo, vireo_img, kit, work, raw_image, original, host_md5):
+    qemu_img = shutil.which("qemu-img")
+    qcow2 = os.path.join(work, "disk.qcow2")
+    # qemu-img makes the image when it is there, so vireo reads a qcow2
+    # written by QEMU's own code; vireo-img otherwise.
+    maker = qemu_img or vireo_img
+    made = subprocess.run([maker, "convert", "-f", "raw", "-O", "qcow2", raw_image, qcow2],
+                          capture_output=True, text=True, timeout=120)
+    if not results.check(made.returncode == 0, f"qcow2: {os.path.basename(maker)} convert -O qcow2", made.stderr):
+        return
+    md5 = boot_blk(results, vireo, kit, ["-drive", f"file={qcow2},format=qcow2,if=virtio"], "vireo qcow2")
+    results.check(md5 == host_md5, f"vireo qcow2: guest md5 {md5} equals the host's {host_md5}")
+    back = os.path.join(work, "qcow2-back.raw")
+    converted = subprocess.run([vireo_img, "convert", "-O", "raw", qcow2, back],
+                               capture_output=True, text=True, timeout=120)
+    if results.check(converted.returncode == 0, "vireo qcow2: vireo-img convert -O raw reads the image back",
+                     converted.stderr):
+        check_image_after(results, back, original, "vireo qcow2 (vireo-img convert -O raw)")
+    if qemu_img is None:
+        results.skip("qemu-img check of the qcow2 image", "qemu-img is not installed (Debian package qemu-utils)")
+        return
+    checked = subprocess.run([qemu_img, "check", qcow2], capture_output=True, text=True, timeout=120)
+    results.check(checked.returncode == 0, "vireo qcow2: qemu-img check finds the image clean afterwards",
+                  checked.stdout + checked.stderr)
+
+
 def main():
-    vireo, repo, kit = sys.argv[1], sys.argv[2], sys.argv[3]
+    vireo, repo, kit, vireo_img = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
     results = Results()
     built = subprocess.run([os.path.join(repo, "scripts", "guest-kit"), kit],
                            stdin=subprocess.DEVNULL, timeout=KIT_TIMEOUT_S)
@@ -112,6 +178,13 @@ def main():
     results.check(re.search(r"^VIREO-INFO acpi-errors=0$", console, re.M) is not None,
                   "vireo: no ACPI errors in the guest's dmesg")
     results.check("ACPI Error" not in console and "AE_" not in console, "vireo: no ACPI errors on the console")
+
+    snapshot_image = os.path.join(work, "snapshot.img")
+    with open(snapshot_image, "wb") as f:
+        f.write(original)
+    check_snapshot(results, vireo, kit, work, snapshot_image, original, host_md5)
+    # snapshot.img is still the original: the qcow2 copy is made from it.
+    check_qcow2(results, vireo, vireo_img, kit, work, snapshot_image, original, host_md5)
 
     if shutil.which(QEMU) is None:
         results.skip("QEMU reference boot", f"{QEMU} is not installed")

@@ -188,6 +188,20 @@ TEST_CASE("-drive, -hda and a bare image name", "[cmdline]") {
   CHECK(parse({"-hda", "x,y.img"}).config.drives[0].file == "x,y.img");
   CHECK(parse({"disk.img"}).config.drives[0].file == "disk.img");
   CHECK(parse({"-drive", "file=a.img,snapshot=on"}).config.drives[0].snapshot);
+  CHECK_FALSE(parse({"-drive", "file=a.img"}).config.drives[0].snapshot);
+}
+
+TEST_CASE("-snapshot turns snapshot=on for drives that do not say otherwise", "[cmdline]") {
+  // QEMU applies -snapshot after the whole line is read, so its place does not matter.
+  CommandLine cl = parse({"-drive", "file=a.img", "-snapshot", "-hda", "b.img", "-drive", "file=c.img,snapshot=off",
+                          "-drive", "file=d.img,if=none,id=d0"});
+  REQUIRE(cl.config.drives.size() == 4);
+  CHECK(cl.config.drives[0].snapshot);
+  CHECK(cl.config.drives[1].snapshot);
+  CHECK_FALSE(cl.config.drives[2].snapshot);
+  CHECK(cl.config.drives[3].snapshot);
+  CHECK(error_of({"-drive", "file=a.img,snapshot=maybe"}) ==
+        "-drive file=a.img,snapshot=maybe: Parameter 'snapshot' expects 'on' or 'off'");
 }
 
 TEST_CASE("-drive errors use QEMU's wording", "[cmdline]") {
