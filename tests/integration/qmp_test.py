@@ -362,103 +362,92 @@ def check_shapes(results, vireo, kit):
                       f"vireo: {ours.get(name)}\nQEMU:  {theirs.get(name)}")
 
 
-def check_hmp(results, vireo, kit):
-    del kit
-    controller, terminal = pty.openpty()
-    argv = [vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64", "-monitor", "stdio"]
-    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
-    os.close(terminal)
-    output = b""
+class TerminalSession:
+    """vireo on a pseudo-terminal, as a person at a terminal runs it."""
 
-    def read_until(marker, timeout_s=10):
-        nonlocal output
+    def __init__(self, argv):
+        self.controller, terminal = pty.openpty()
+        self.process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal,
+                                        close_fds=True)
+        os.close(terminal)
+        self.output = b""
+
+    def write(self, data):
+        os.write(self.controller, data)
+
+    def read_until(self, marker, timeout_s=10):
+        """(whether `marker` arrived, the text read since the last call)."""
         deadline = time.monotonic() + timeout_s
-        while marker not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.5)
+        while marker not in self.output and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.controller], [], [], 0.5)
             if ready:
                 try:
-                    output += os.read(controller, 4096)
+                    self.output += os.read(self.controller, 4096)
                 except OSError:
                     break
-        found = marker in output
-        text = output.decode("utf-8", "replace")
-        output = b""
+        found = marker in self.output
+        text = self.output.decode("utf-8", "replace")
+        self.output = b""
         return found, text
 
+    def exit_status(self, timeout_s=10):
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.controller)
+
+
+def check_hmp(results, vireo, kit):
+    del kit
+    session = TerminalSession([vireo, "-S", "-display", "none", "-accel", "tcg", "-m", "64", "-monitor", "stdio"])
     try:
-        found, text = read_until(b"(vireo) ")
+        found, text = session.read_until(b"(vireo) ")
         results.check(found, "hmp: the (vireo) prompt on the terminal", text)
-        os.write(controller, b"info status\r")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"info status\r")
+        found, text = session.read_until(b"(vireo) ")
         results.check("VM status: paused (prelaunch)" in text, "hmp: info status says paused (prelaunch)", text)
-        os.write(controller, b"help\r")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"help\r")
+        found, text = session.read_until(b"(vireo) ")
         results.check("info [subcommand] --" in text and "quit  --" not in text and "quit --" in text,
                       "hmp: help lists the commands", text)
         # Line editing: a typo fixed with Backspace, then history (Up) reruns it.
-        os.write(controller, b"info statuz\x7fs\r")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"info statuz\x7fs\r")
+        found, text = session.read_until(b"(vireo) ")
         results.check("VM status: paused" in text, "hmp: Backspace edits the line", text)
-        os.write(controller, b"\x1b[A\r")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"\x1b[A\r")
+        found, text = session.read_until(b"(vireo) ")
         results.check("VM status: paused" in text, "hmp: Up recalls the previous line", text)
-        os.write(controller, b"quit\r")
-        try:
-            status = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            status = None
+        session.write(b"quit\r")
+        status = session.exit_status()
         results.check(status == 0, "hmp: quit exits 0", f"status {status}")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(controller)
+        session.close()
 
 
 def check_mux(results, vireo, kit):
     """-nographic shares stdio between COM1 and the monitor (QEMU's
     mon:stdio): Ctrl-A c switches, and the monitor answers there."""
     del kit
-    controller, terminal = pty.openpty()
-    argv = [vireo, "-S", "-nographic", "-accel", "tcg", "-m", "64"]
-    process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, close_fds=True)
-    os.close(terminal)
-    output = b""
-
-    def read_until(marker, timeout_s=10):
-        nonlocal output
-        deadline = time.monotonic() + timeout_s
-        while marker not in output and time.monotonic() < deadline:
-            ready, _, _ = select.select([controller], [], [], 0.5)
-            if ready:
-                try:
-                    output += os.read(controller, 4096)
-                except OSError:
-                    break
-        found = marker in output
-        text = output.decode("utf-8", "replace")
-        output = b""
-        return found, text
-
+    session = TerminalSession([vireo, "-S", "-nographic", "-accel", "tcg", "-m", "64"])
     try:
         time.sleep(0.5)
-        os.write(controller, b"\x01c")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"\x01c")
+        found, text = session.read_until(b"(vireo) ")
         results.check(found, "mux: Ctrl-A c shows the monitor prompt", text)
-        os.write(controller, b"info status\r")
-        found, text = read_until(b"(vireo) ")
+        session.write(b"info status\r")
+        found, text = session.read_until(b"(vireo) ")
         results.check("VM status: paused (prelaunch)" in text, "mux: the monitor answers on stdio", text)
-        os.write(controller, b"\x01c\x01x")
-        try:
-            status = process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            status = None
+        session.write(b"\x01c\x01x")
+        status = session.exit_status()
         results.check(status == 0, "mux: Ctrl-A c back to the console, Ctrl-A x exits 0", f"status {status}")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(controller)
+        session.close()
 
 
 def check_daemon(results, vireo, kit):
