@@ -99,6 +99,9 @@ class Vcpu {
   virtual void skip_time(uint64_t ns) { (void)ns; }
 
   virtual X86CpuState state() = 0;
+  // The rest of what "info registers" prints. Called only while the vCPU
+  // is not running, as state().
+  virtual X86DumpState dump_state() = 0;
   virtual void set_state(const X86CpuState& state) = 0;
 
   // Why run() returned VcpuStop::Error.

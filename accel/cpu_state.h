@@ -75,6 +75,28 @@ struct X86CpuState {
   bool waiting_for_sipi = false;
 };
 
+// What "info registers" shows beyond X86CpuState: debug registers, the
+// x87/SSE register files and execution flags. Read-only for the monitor;
+// defaults are the RESET values (SDM vol. 3 table 9-1).
+struct X86DumpState {
+  uint64_t dr[8] = {0, 0, 0, 0, 0xffff0ff0, 0x400, 0xffff0ff0, 0x400};
+  uint16_t fcw = 0x37f;
+  uint16_t fsw = 0;        // with TOP in bits 13:11
+  uint8_t ftw_abridged = 0;  // FXSAVE's: bit i set = physical register i not empty
+  struct Fpr {
+    uint64_t mantissa = 0;
+    uint16_t sign_exponent = 0;
+  } fpr[8];                // physical registers R0-R7
+  uint32_t mxcsr = 0x1f80;
+  uint64_t xmm[16][2] = {};  // [i][0] low quadword
+  uint64_t xcr0 = 1;
+  unsigned cpl = 0;
+  bool halted = false;
+  bool interrupt_shadow = false;
+  bool a20 = true;
+  bool smm = false;
+};
+
 // The state after RESET/INIT (Intel SDM vol. 3 §9.1.1, table 9-1): real
 // mode, CS base 0xffff0000 with IP 0xfff0 so the first fetch is at the top
 // of 4 GiB, EDX holding the processor signature.

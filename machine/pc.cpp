@@ -58,12 +58,6 @@ CacheMode cache_mode(const std::string& name) {
 // Debian's SeaBIOS, the image QEMU's pc machine loads by default.
 constexpr const char* kDefaultBios = "/usr/share/seabios/bios-256k.bin";
 
-struct ComPort {
-  uint16_t base;
-  unsigned irq;
-};
-constexpr ComPort kComPorts[4] = {{0x3f8, 4}, {0x2f8, 3}, {0x3e8, 4}, {0x2e8, 3}};
-
 // The vCPU the calling thread runs, if it is a vCPU thread.
 thread_local Vcpu* t_current_vcpu = nullptr;
 
@@ -225,6 +219,7 @@ void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::str
     if (slot < 0) throw Error(drive.option_text + ": no free PCI slot");
     devfn = PciBus::devfn(static_cast<unsigned>(slot), 0);
   }
+  std::vector<BlockImageFacts> chain = describe_image_chain(*backend);
   auto model = std::make_unique<VirtioBlk>(std::move(backend), drive.read_only, serial);
   // QEMU's names: an if=virtio drive without id is virtio<N>, N counting
   // the if=virtio drives; a device without id is peripheral-anon.
@@ -242,8 +237,10 @@ void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::str
   disk.drive = drive;
   disk.format = drive.format.empty() ? probe_image_format(drive.file) : drive.format;
   disk.model = model.get();
-  disks_.push_back(std::move(disk));
+  disk.chain = std::move(chain);
   auto function = std::make_unique<VirtioPci>("virtio-blk-pci", *model, memory_);
+  disk.function = function.get();
+  disks_.push_back(std::move(disk));
   function->set_qdev_id(device_id);
   function->set_msi_sender([this](uint64_t address, uint32_t data) { send_msi(address, data); });
   pci_bus_->attach(function.get(), static_cast<uint8_t>(devfn));

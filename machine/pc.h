@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "accel/accel.h"
+#include "block/image_chain.h"
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
 #include "hw/core/irq.h"
@@ -102,8 +103,16 @@ class PcMachine {
     DriveSpec drive;
     std::string format;   // as opened: "raw" or "qcow2"
     const VirtioBlk* model;
+    const PciDevice* function;  // its virtio-blk-pci function
+    std::vector<BlockImageFacts> chain;  // the image and its backing files, top first
   };
   const std::vector<Disk>& disks() const { return disks_; }
+  // COM1-4: their ports and ISA IRQs, as QEMU's isa-serial index 0-3.
+  struct ComPort {
+    uint16_t base;
+    unsigned irq;
+  };
+  static constexpr ComPort kComPorts[4] = {{0x3f8, 4}, {0x2f8, 3}, {0x3e8, 4}, {0x2e8, 3}};
 
  private:
   void map_ram();

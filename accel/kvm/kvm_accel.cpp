@@ -341,6 +341,49 @@ class KvmVcpu final : public Vcpu {
     return s;
   }
 
+  X86DumpState dump_state() override {
+    X86DumpState d;
+    kvm_fpu fpu;
+    if (kvm_ioctl(fd_.get(), KVM_GET_FPU, &fpu) < 0) die("KVM_GET_FPU");
+    d.fcw = fpu.fcw;
+    d.fsw = fpu.fsw;
+    d.ftw_abridged = fpu.ftwx;
+    // KVM hands the registers in FXSAVE's order; QEMU copies them into
+    // its register file in that order, and so they are printed here.
+    for (unsigned i = 0; i < 8; ++i) {
+      std::memcpy(&d.fpr[i].mantissa, fpu.fpr[i], 8);
+      std::memcpy(&d.fpr[i].sign_exponent, fpu.fpr[i] + 8, 2);
+    }
+    d.mxcsr = fpu.mxcsr;
+    for (unsigned i = 0; i < 16; ++i) {
+      std::memcpy(&d.xmm[i][0], fpu.xmm[i], 8);
+      std::memcpy(&d.xmm[i][1], fpu.xmm[i] + 8, 8);
+    }
+    kvm_debugregs debug;
+    if (kvm_ioctl(fd_.get(), KVM_GET_DEBUGREGS, &debug) < 0) die("KVM_GET_DEBUGREGS");
+    for (unsigned i = 0; i < 4; ++i) d.dr[i] = debug.db[i];
+    d.dr[6] = debug.dr6;
+    d.dr[7] = debug.dr7;
+    kvm_vcpu_events events;
+    if (kvm_ioctl(fd_.get(), KVM_GET_VCPU_EVENTS, &events) < 0) die("KVM_GET_VCPU_EVENTS");
+    d.interrupt_shadow = events.interrupt.shadow != 0;
+    d.smm = (events.flags & KVM_VCPUEVENT_VALID_SMM) && events.smi.smm;
+    kvm_mp_state mp;
+    if (kvm_ioctl(fd_.get(), KVM_GET_MP_STATE, &mp) < 0) die("KVM_GET_MP_STATE");
+    d.halted = mp.mp_state == KVM_MP_STATE_HALTED || mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+    kvm_xcrs xcrs;
+    if (kvm_ioctl(fd_.get(), KVM_GET_XCRS, &xcrs) == 0) {
+      for (unsigned i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; ++i) {
+        if (xcrs.xcrs[i].xcr == 0) d.xcr0 = xcrs.xcrs[i].value;
+      }
+    }
+    kvm_sregs sregs;
+    if (kvm_ioctl(fd_.get(), KVM_GET_SREGS, &sregs) < 0) die("KVM_GET_SREGS");
+    // The CPL is the DPL of SS outside real mode (SDM vol. 3 §5.5).
+    d.cpl = (sregs.cr0 & kCr0Pe) ? sregs.ss.dpl : 0;
+    return d;
+  }
+
   void set_state(const X86CpuState& s) override {
     kvm_sregs sregs;
     // Read first so fields X86CpuState does not carry (the interrupt

@@ -1,5 +1,8 @@
 #include "accel/tcg/tcg_accel.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "accel/tcg/interp.h"
 #include "accel/tcg/phys_memory.h"
 #include "accel/tcg/tsc.h"
@@ -49,12 +52,42 @@ class TcgVcpu final : public Vcpu {
 
   X86CpuState state() override { return cpu_.save_state(); }
   void set_state(const X86CpuState& state) override { cpu_.load_state(state); }
+  X86DumpState dump_state() override;
   std::string error() const override { return {}; }
 
  private:
   tcg::Cpu cpu_;
   tcg::Interpreter interpreter_;
 };
+
+X86DumpState TcgVcpu::dump_state() {
+  X86DumpState d;
+  std::copy(std::begin(cpu_.dr), std::end(cpu_.dr), d.dr);
+  const tcg::FpuState& f = cpu_.fpu;
+  d.fcw = f.fcw;
+  d.fsw = f.fsw;
+  for (unsigned i = 0; i < 8; ++i) {
+    if (((f.ftw >> (2 * i)) & 3) != 3) d.ftw_abridged = static_cast<uint8_t>(d.ftw_abridged | 1u << i);
+    // The 80-bit extended format: the 64-bit significand, then sign and
+    // exponent (the host's long double is the same x87 format).
+    uint8_t bytes[10];
+    std::memcpy(bytes, &f.st[i], sizeof bytes);
+    std::memcpy(&d.fpr[i].mantissa, bytes, 8);
+    std::memcpy(&d.fpr[i].sign_exponent, bytes + 8, 2);
+  }
+  d.mxcsr = f.mxcsr;
+  for (unsigned i = 0; i < 16; ++i) {
+    std::memcpy(&d.xmm[i][0], f.xmm[i], 8);
+    std::memcpy(&d.xmm[i][1], f.xmm[i] + 8, 8);
+  }
+  d.xcr0 = cpu_.xcr0;
+  d.cpl = cpu_.cpl;
+  // An application processor waiting for its startup IPI is halted, as
+  // QEMU reports it.
+  d.halted = cpu_.halted || cpu_.waiting_for_sipi;
+  d.interrupt_shadow = cpu_.interrupt_shadow;
+  return d;
+}
 
 class TcgAccelerator final : public Accelerator {
  public:

@@ -63,6 +63,7 @@ class VirtioBlk final : public VirtioDevice {
 
   uint64_t capacity_sectors() const { return capacity_sectors_; }
   bool read_only() const { return read_only_; }
+  const std::string& serial() const { return serial_; }
   // What the guest's requests did (query-blockstats); any thread.
   BlockStatsSnapshot stats() const { return accounting_.snapshot(); }
 

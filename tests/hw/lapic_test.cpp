@@ -38,6 +38,7 @@ struct FakeVcpu final : vireo::Vcpu {
   void kick() override {}
   void post_event(VcpuEvent event, uint8_t vector) override { events.push_back({event, vector}); }
   vireo::X86CpuState state() override { return {}; }
+  vireo::X86DumpState dump_state() override { return {}; }
   void set_state(const vireo::X86CpuState&) override {}
   std::string error() const override { return {}; }
   int count(VcpuEvent e) const {
@@ -533,6 +534,7 @@ struct ThreadedVcpu final : vireo::Vcpu {
     ++posted;
   }
   vireo::X86CpuState state() override { return {}; }
+  vireo::X86DumpState dump_state() override { return {}; }
   void set_state(const vireo::X86CpuState&) override {}
   std::string error() const override { return {}; }
 };

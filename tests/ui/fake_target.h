@@ -63,6 +63,11 @@ class FakeTarget final : public MonitorTarget {
     return list;
   }
   std::optional<std::vector<X86CpuState>> cpu_states() override { return states; }
+  std::optional<std::vector<CpuRegisters>> cpu_registers() override {
+    std::vector<CpuRegisters> list;
+    for (size_t i = 0; i < states.size(); ++i) list.push_back({states[i], i < dumps.size() ? dumps[i] : X86DumpState{}});
+    return list;
+  }
   GuestMemory& memory() override { return memory_; }
   std::vector<IoBus::Range> io_ranges() override { return {{0x3f8, 8, nullptr, "serial"}}; }
   std::vector<IoBus::Range> mmio_ranges() override { return {}; }
@@ -70,14 +75,17 @@ class FakeTarget final : public MonitorTarget {
   void press_power_button() override { ++power_button_presses; }
   std::vector<MonitorPciFunction> pci_functions() override { return pci; }
   std::vector<MonitorBlockDevice> block_devices() override { return disks; }
+  DeviceTreeBus device_tree() override { return tree; }
 
   uint8_t* ram() { return ram_; }
   std::string name;
   std::vector<X86CpuState> states = std::vector<X86CpuState>(2);
+  std::vector<X86DumpState> dumps = std::vector<X86DumpState>(2);
   int resets = 0;
   int power_button_presses = 0;
   std::vector<MonitorPciFunction> pci;
   std::vector<MonitorBlockDevice> disks;
+  DeviceTreeBus tree{"main-system-bus", "System", {}};
 
  private:
   RunControl control_;

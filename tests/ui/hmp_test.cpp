@@ -82,11 +82,83 @@ TEST_CASE("hmp: info registers shows the current vCPU, -a all of them", "[monito
   f.target.states[0].rip = 0xfff0;
   f.target.states[1].gpr[kRbx] = 0x1234;
   std::string one = f.run("info registers");
-  CHECK(one.find("RIP=000000000000fff0") != std::string::npos);
-  CHECK(one.find("CPU#") == std::string::npos);
+  CHECK(one.rfind("\nCPU#0\nEAX=", 0) == 0);
+  CHECK(one.find("EIP=0000fff0") != std::string::npos);
+  CHECK(one.find("CPU#1") == std::string::npos);
   std::string all = f.run("info registers -a");
-  CHECK(all.find("CPU#1") != std::string::npos);
-  CHECK(all.find("RBX=0000000000001234") != std::string::npos);
+  CHECK(all.find("\nCPU#1\n") != std::string::npos);
+  CHECK(all.find("EBX=00001234") != std::string::npos);
+  f.context.cpu_index = 1;
+  CHECK(f.run("info registers").rfind("\nCPU#1\n", 0) == 0);
+  CHECK(f.run("info registers -x").rfind("Error: ", 0) == 0);
+}
+
+// QEMU 7.2's own output (qemu-system-x86_64 -M pc -S -accel tcg, "info
+// registers" before the first instruction) for the RESET state.
+TEST_CASE("hmp: info registers at RESET is QEMU's text", "[monitor]") {
+  Fixture f;
+  f.target.states[0] = power_on_cpu_state(0x60fb1, true);
+  CHECK(f.run("info registers") ==
+        "\nCPU#0\n"
+        "EAX=00000000 EBX=00000000 ECX=00000000 EDX=00060fb1\n"
+        "ESI=00000000 EDI=00000000 EBP=00000000 ESP=00000000\n"
+        "EIP=0000fff0 EFL=00000002 [-------] CPL=0 II=0 A20=1 SMM=0 HLT=0\n"
+        "ES =0000 00000000 0000ffff 00009300\n"
+        "CS =f000 ffff0000 0000ffff 00009b00\n"
+        "SS =0000 00000000 0000ffff 00009300\n"
+        "DS =0000 00000000 0000ffff 00009300\n"
+        "FS =0000 00000000 0000ffff 00009300\n"
+        "GS =0000 00000000 0000ffff 00009300\n"
+        "LDT=0000 00000000 0000ffff 00008200\n"
+        "TR =0000 00000000 0000ffff 00008b00\n"
+        "GDT=     00000000 0000ffff\n"
+        "IDT=     00000000 0000ffff\n"
+        "CR0=60000010 CR2=00000000 CR3=00000000 CR4=00000000\n"
+        "DR0=0000000000000000 DR1=0000000000000000 DR2=0000000000000000 DR3=0000000000000000 \n"
+        "DR6=00000000ffff0ff0 DR7=0000000000000400\n"
+        "EFER=0000000000000000\n"
+        "FCW=037f FSW=0000 [ST=0] FTW=00 MXCSR=00001f80\n"
+        "FPR0=0000000000000000 0000 FPR1=0000000000000000 0000\n"
+        "FPR2=0000000000000000 0000 FPR3=0000000000000000 0000\n"
+        "FPR4=0000000000000000 0000 FPR5=0000000000000000 0000\n"
+        "FPR6=0000000000000000 0000 FPR7=0000000000000000 0000\n"
+        "XMM00=0000000000000000 0000000000000000 XMM01=0000000000000000 0000000000000000\n"
+        "XMM02=0000000000000000 0000000000000000 XMM03=0000000000000000 0000000000000000\n"
+        "XMM04=0000000000000000 0000000000000000 XMM05=0000000000000000 0000000000000000\n"
+        "XMM06=0000000000000000 0000000000000000 XMM07=0000000000000000 0000000000000000\n");
+}
+
+// A 64-bit kernel's state, worded as QEMU prints one: 64-bit registers,
+// flag letters, segments with DPL and type, system descriptors' names.
+TEST_CASE("hmp: info registers in long mode", "[monitor]") {
+  Fixture f;
+  X86CpuState& s = f.target.states[0];
+  s.efer = kEferLme | kEferLma | kEferSce;
+  s.cr0 = 0x80050033;
+  s.cr4 = 0x6f0;
+  s.cr3 = 0x1234000;
+  s.rip = 0xffffffff81000000;
+  s.rflags = 0x246 | (1u << 11) | 1;  // IF, ZF, PF, OF, CF
+  s.gpr[kRax] = 1;
+  s.gpr[kR8] = 0x88;
+  for (SegmentCache& c : s.segment) c = {0, 0xffffffff, 0x18, 3, 0, true, true, true, false, true, false, false};
+  s.segment[kCs] = {0, 0xffffffff, 0x10, 0xb, 0, true, true, false, true, true, false, false};
+  s.tr = {0xfffffe0000003000, 0x4087, 0x40, 0xb, 0, true, false, false, false, false, false, false};
+  s.ldtr = {0, 0, 0, 2, 0, false, false, false, false, false, false, true};
+  s.gdtr = {0xfffffe0000001000, 0x7f};
+  f.target.dumps[0].halted = true;
+  f.target.dumps[0].xmm[15][1] = 0xabcdef;
+  std::string out = f.run("info registers");
+  CHECK(out.find("RAX=0000000000000001 RBX=0000000000000000 RCX=0000000000000000 RDX=0000000000000000\n") != std::string::npos);
+  CHECK(out.find("R8 =0000000000000088 R9 =0000000000000000") != std::string::npos);
+  CHECK(out.find("RIP=ffffffff81000000 RFL=00000a47 [-O-Z-PC] CPL=0 II=0 A20=1 SMM=0 HLT=1\n") != std::string::npos);
+  CHECK(out.find("CS =0010 0000000000000000 ffffffff 00af9b00 DPL=0 CS64 [-RA]\n") != std::string::npos);
+  CHECK(out.find("DS =0018 0000000000000000 ffffffff 00cf9300 DPL=0 DS   [-WA]\n") != std::string::npos);
+  CHECK(out.find("TR =0040 fffffe0000003000 00004087 00008b00 DPL=0 TSS64-busy\n") != std::string::npos);
+  CHECK(out.find("GDT=     fffffe0000001000 0000007f\n") != std::string::npos);
+  CHECK(out.find("CR0=80050033 CR2=0000000000000000 CR3=0000000001234000 CR4=000006f0\n") != std::string::npos);
+  CHECK(out.find("EFER=0000000000000501\n") != std::string::npos);
+  CHECK(out.find("XMM14=0000000000000000 0000000000000000 XMM15=0000000000abcdef 0000000000000000\n") != std::string::npos);
 }
 
 TEST_CASE("hmp: info version, kvm, name, chardev, mtree", "[monitor]") {
@@ -196,4 +268,32 @@ TEST_CASE("qmp: query-pci, query-block and query-blockstats replies", "[monitor]
   CHECK(stats[0]["stats"]["idle_time_ns"].get<int64_t>() >= 0);
   CHECK(stats[0]["parent"]["stats"]["invalid_rd_operations"] == 0);  // the file node does not account them
   CHECK(stats[0]["parent"]["stats"]["rd_bytes"] == 4096);
+}
+
+TEST_CASE("hmp: info qtree prints buses and devices in QEMU's layout", "[monitor]") {
+  Fixture f;
+  DeviceTreeDevice blk{"virtio-blk-device", "", {tree_string("drive", "d0"), tree_size("logical_block_size", 512)}, {}};
+  DeviceTreeDevice pci_function{"virtio-blk-pci", "vd0", {"addr = 05.0"}, {{"virtio-bus", "virtio-pci-bus", {blk}}}};
+  DeviceTreeDevice host{"i440FX-pcihost", "", {}, {{"pci.0", "PCI", {pci_function}}}};
+  f.target.tree.devices = {DeviceTreeDevice{"hpet", "", {tree_uint("timers", 3), tree_mmio(0xfed00000, 0x400)}, {}}, host};
+  CHECK(f.run("info qtree") ==
+        "bus: main-system-bus\n"
+        "  type System\n"
+        "  dev: hpet, id \"\"\n"
+        "    timers = 3 (0x3)\n"
+        "    mmio 00000000fed00000/0000000000000400\n"
+        "  dev: i440FX-pcihost, id \"\"\n"
+        "    bus: pci.0\n"
+        "      type PCI\n"
+        "      dev: virtio-blk-pci, id \"vd0\"\n"
+        "        addr = 05.0\n"
+        "        bus: virtio-bus\n"
+        "          type virtio-pci-bus\n"
+        "          dev: virtio-blk-device, id \"\"\n"
+        "            drive = \"d0\"\n"
+        "            logical_block_size = 512 (512 B)\n");
+  CHECK(tree_size("discard_granularity", 4294967295u) == "discard_granularity = 4294967295 (4 GiB)");
+  CHECK(tree_size("pci-hole64-size", 2147483648u) == "pci-hole64-size = 2147483648 (2 GiB)");
+  CHECK(tree_int("pageh-base", -1) == "pageh-base = -1 (0xffffffffffffffff)");
+  CHECK(f.run("info qtree x").rfind("Error: ", 0) == 0);
 }

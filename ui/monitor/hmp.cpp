@@ -12,6 +12,7 @@
 #include "hw/core/guest_memory.h"
 #include "ui/monitor/guest_paging.h"
 #include "ui/monitor/monitor_core.h"
+#include "ui/monitor/register_dump.h"
 
 namespace vireo {
 
@@ -201,8 +202,9 @@ Hmp::Hmp(const CommandTable& qmp_table, MonitorTarget& target) : qmp_(qmp_table)
          }
          return out;
        }},
-      {"qtree", "", "show device tree", [](const std::string&, CommandContext&) -> std::string {
-         throw CommandError("vireo has no device tree (qdev) to show; 'info mtree' lists the devices' ranges");
+      {"qtree", "", "show device tree", [this](const std::string& a, CommandContext&) {
+         no_arguments(a);
+         return format_device_tree(target_.device_tree());
        }},
       {"snapshots", "", "show the currently saved VM snapshots", [](const std::string&, CommandContext&) -> std::string {
          throw CommandError("vireo has no snapshots yet");
@@ -353,45 +355,20 @@ std::string Hmp::disassembly(uint64_t address, uint64_t count, bool physical, co
   return out;
 }
 
+// QEMU 7.2 prints "\nCPU#n\n" before each vCPU's dump, with or without -a.
 std::string Hmp::info_registers(const std::string& args, CommandContext& context) {
   std::string a = trim(args);
   if (!a.empty() && a != "-a") throw CommandError("invalid argument '" + a + "'");
-  auto states = target_.cpu_states();
-  if (!states) throw CommandError("the machine did not respond");
-  static const char* const kGprNames[] = {"RAX", "RCX", "RDX", "RBX", "RSP", "RBP", "RSI", "RDI",
-                                          "R8 ", "R9 ", "R10", "R11", "R12", "R13", "R14", "R15"};
-  static const char* const kSegNames[] = {"ES", "CS", "SS", "DS", "FS", "GS"};
-  static const unsigned kGprOrder[] = {kRax, kRbx, kRcx, kRdx, kRsi, kRdi, kRbp, kRsp,
-                                       kR8, kR9, kR10, kR11, kR12, kR13, kR14, kR15};
-  auto segment = [](const char* name, const SegmentCache& s) {
-    char b[96];
-    unsigned attributes = (s.type & 0xfu) | (s.s ? 0x10u : 0) | (unsigned{s.dpl} << 5) | (s.present ? 0x80u : 0) |
-                          (s.avl ? 0x1000u : 0) | (s.l ? 0x2000u : 0) | (s.db ? 0x4000u : 0) | (s.g ? 0x8000u : 0);
-    std::snprintf(b, sizeof b, "%-3s=%04x %016" PRIx64 " %08x %08x\n", name, s.selector, s.base, s.limit, attributes << 8);
-    return std::string(b);
-  };
+  auto cpus = target_.cpu_registers();
+  if (!cpus) throw CommandError("the machine did not respond");
+  if (a != "-a" && context.cpu_index >= cpus->size()) throw CommandError("No CPU available");
+  RegisterDumpOptions options;
+  options.limit_bits_in_flags = target_.accelerator() != "kvm";
   std::string out;
-  for (size_t index = 0; index < states->size(); ++index) {
+  for (size_t index = 0; index < cpus->size(); ++index) {
     if (a != "-a" && index != context.cpu_index) continue;
-    const X86CpuState& s = (*states)[index];
-    if (a == "-a") out += "\nCPU#" + std::to_string(index) + "\n";
-    for (unsigned i = 0; i < kGprCount; ++i) {
-      out += std::string(kGprNames[kGprOrder[i]]) + "=" + hex64(s.gpr[kGprOrder[i]]) + ((i % 4 == 3) ? "\n" : " ");
-    }
-    char b[160];
-    std::snprintf(b, sizeof b, "RIP=%016" PRIx64 " RFL=%08" PRIx64 " CPL=%u HLT=%d\n", s.rip, s.rflags,
-                  unsigned{s.segment[kCs].dpl}, s.waiting_for_sipi ? 1 : 0);
-    out += b;
-    for (unsigned i = 0; i < kSegmentCount; ++i) out += segment(kSegNames[i], s.segment[i]);
-    out += segment("LDT", s.ldtr) + segment("TR", s.tr);
-    std::snprintf(b, sizeof b, "GDT=     %016" PRIx64 " %08x\nIDT=     %016" PRIx64 " %08x\n", s.gdtr.base,
-                  unsigned{s.gdtr.limit}, s.idtr.base, unsigned{s.idtr.limit});
-    out += b;
-    std::snprintf(b, sizeof b, "CR0=%08" PRIx64 " CR2=%016" PRIx64 " CR3=%016" PRIx64 " CR4=%08" PRIx64 "\n", s.cr0,
-                  s.cr2, s.cr3, s.cr4);
-    out += b;
-    std::snprintf(b, sizeof b, "EFER=%016" PRIx64 " APIC_BASE=%016" PRIx64 " CR8=%" PRIx64 "\n", s.efer, s.apic_base, s.cr8);
-    out += b;
+    out += "\nCPU#" + std::to_string(index) + "\n";
+    out += format_x86_registers((*cpus)[index].state, (*cpus)[index].dump, options);
   }
   return out;
 }
@@ -455,6 +432,10 @@ std::string Hmp::info_block(const Json& devices) {
     out += std::string("    Cache mode:       ") + (cache["writeback"].get<bool>() ? "writeback" : "writethrough") +
            (cache["direct"].get<bool>() ? ", direct" : "") + (cache["no-flush"].get<bool>() ? ", ignore flushes" : "") +
            "\n";
+    if (in.contains("backing_file")) {
+      out += "    Backing file:     " + in["backing_file"].get<std::string>() + " (chain depth: " +
+             std::to_string(in["backing_file_depth"].get<int64_t>()) + ")\n";
+    }
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "block/host_file.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
 #include "hw/virtio/virtio_blk.h"
@@ -31,6 +32,15 @@ std::optional<std::vector<X86CpuState>> PcMonitorTarget::cpu_states() {
   });
   if (!answered) return std::nullopt;
   return states;
+}
+
+std::optional<std::vector<MonitorTarget::CpuRegisters>> PcMonitorTarget::cpu_registers() {
+  std::vector<CpuRegisters> list;
+  bool answered = machine_.inspect([&] {
+    for (auto& vcpu : machine_.vcpus()) list.push_back({vcpu->state(), vcpu->dump_state()});
+  });
+  if (!answered) return std::nullopt;
+  return list;
 }
 
 std::vector<MonitorChardevInfo> PcMonitorTarget::chardevs() {
@@ -87,9 +97,21 @@ std::vector<MonitorBlockDevice> PcMonitorTarget::block_devices() {
     struct stat st {};
     // actual-size is what the file occupies on the host, as du counts it.
     uint64_t actual = ::stat(disk.drive.file.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+    std::vector<MonitorImageInfo> chain;
+    for (const BlockImageFacts& facts : disk.chain) {
+      MonitorImageInfo image;
+      static_cast<BlockImageFacts&>(image) = facts;
+      try {
+        image.actual_size = facts.file != nullptr ? facts.file->allocated_bytes() : 0;
+      } catch (const Error&) {
+        image.actual_size = 0;  // fstat of an open file does not fail in practice
+      }
+      chain.push_back(std::move(image));
+    }
     list.push_back({disk.device, "#block" + std::to_string(100 + node++), disk.qdev, disk.drive.file, disk.format,
                     disk.model->read_only(), disk.drive.cache,
-                    disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats()});
+                    disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats(),
+                    std::move(chain)});
   }
   return list;
 }

@@ -20,6 +20,7 @@ class PcMonitorTarget final : public MonitorTarget {
   std::string cpu_model() override { return machine_.cpu_model_name(); }
   std::vector<MonitorCpuInfo> cpus() override;
   std::optional<std::vector<X86CpuState>> cpu_states() override;
+  std::optional<std::vector<CpuRegisters>> cpu_registers() override;
   GuestMemory& memory() override { return machine_.memory(); }
   std::vector<IoBus::Range> io_ranges() override { return machine_.pio().ranges(); }
   std::vector<IoBus::Range> mmio_ranges() override { return machine_.mmio().ranges(); }
@@ -27,6 +28,7 @@ class PcMonitorTarget final : public MonitorTarget {
   void press_power_button() override { machine_.press_power_button(); }
   std::vector<MonitorPciFunction> pci_functions() override;
   std::vector<MonitorBlockDevice> block_devices() override;
+  DeviceTreeBus device_tree() override { return pc_device_tree(machine_); }
 
  private:
   PcMachine& machine_;

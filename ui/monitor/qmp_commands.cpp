@@ -111,15 +111,52 @@ Json cache_json(const std::string& mode) {
           {"no-flush", mode == "unsafe"}};
 }
 
+// QEMU's ImageInfo for image `index` of a chain, the images below it
+// nested as backing-image.
+Json image_info_json(const std::vector<MonitorImageInfo>& chain, size_t index) {
+  const MonitorImageInfo& i = chain[index];
+  Json image = Json::object();
+  if (index + 1 < chain.size()) image["backing-image"] = image_info_json(chain, index + 1);
+  if (i.qcow2 && !i.backing_format.empty()) image["backing-filename-format"] = i.backing_format;
+  image["virtual-size"] = i.virtual_size;
+  image["filename"] = i.filename;
+  if (i.qcow2) image["cluster-size"] = i.cluster_size;
+  image["format"] = i.format;
+  image["actual-size"] = i.actual_size;
+  if (i.qcow2) {
+    Json data{{"compat", i.v3 ? "1.1" : "0.10"}, {"compression-type", "zlib"}};
+    if (i.v3) data["lazy-refcounts"] = i.lazy_refcounts;
+    data["refcount-bits"] = i.refcount_bits;
+    if (i.v3) {
+      data["corrupt"] = i.corrupt;
+      data["extended-l2"] = false;
+    }
+    image["format-specific"] = {{"type", "qcow2"}, {"data", data}};
+    if (!i.backing_filename.empty()) {
+      image["full-backing-filename"] = i.full_backing_filename;
+      image["backing-filename"] = i.backing_filename;
+    }
+  }
+  image["dirty-flag"] = i.dirty;
+  return image;
+}
+
 Json block_info_json(const MonitorBlockDevice& b) {
-  Json image{{"filename", b.file}, {"format", b.format}, {"virtual-size", b.virtual_size},
-             {"actual-size", b.actual_size}, {"dirty-flag", false}};
+  Json image = b.chain.empty() ? Json{{"filename", b.file}, {"format", b.format}, {"virtual-size", b.virtual_size},
+                                      {"actual-size", b.actual_size}, {"dirty-flag", false}}
+                               : image_info_json(b.chain, 0);
   // No I/O throttling, detect-zeroes or write threshold in vireo: QEMU's
   // values for "off".
   Json inserted{{"file", b.file}, {"node-name", b.node_name}, {"ro", b.read_only}, {"drv", b.format},
                 {"backing_file_depth", 0}, {"encrypted", false}, {"detect_zeroes", "off"},
                 {"bps", 0}, {"bps_rd", 0}, {"bps_wr", 0}, {"iops", 0}, {"iops_rd", 0}, {"iops_wr", 0},
                 {"write_threshold", 0}, {"cache", cache_json(b.cache)}, {"image", image}};
+  // The chain below the image: QEMU names the first backing file as
+  // opened and counts the files below.
+  if (b.chain.size() > 1) {
+    inserted["backing_file"] = b.chain[0].full_backing_filename;
+    inserted["backing_file_depth"] = b.chain.size() - 1;
+  }
   return {{"device", b.device}, {"qdev", b.qdev}, {"type", "unknown"}, {"removable", false},
           {"locked", false}, {"io-status", "ok"}, {"inserted", inserted}};
 }

@@ -12,8 +12,10 @@
 
 #include "accel/cpu_state.h"
 #include "block/block_accounting.h"
+#include "block/image_chain.h"
 #include "hw/core/io_bus.h"
 #include "hw/core/run_control.h"
+#include "ui/monitor/qtree.h"
 
 namespace vireo {
 
@@ -50,6 +52,11 @@ struct MonitorPciFunction {
   std::vector<MonitorPciRegion> regions;
 };
 
+// One image of a drive's chain, with its host allocation now.
+struct MonitorImageInfo : BlockImageFacts {
+  uint64_t actual_size = 0;
+};
+
 struct MonitorBlockDevice {
   std::string device;     // "virtio0" or the -drive id
   std::string node_name;  // the format node's
@@ -61,6 +68,7 @@ struct MonitorBlockDevice {
   uint64_t virtual_size;
   uint64_t actual_size;   // host bytes allocated to the image file
   BlockStatsSnapshot stats;
+  std::vector<MonitorImageInfo> chain;  // the image, then its backing files
 };
 
 class MonitorTarget {
@@ -74,6 +82,13 @@ class MonitorTarget {
   // Every vCPU's registers, read with the vCPUs stopped; nullopt if the
   // machine did not answer.
   virtual std::optional<std::vector<X86CpuState>> cpu_states() = 0;
+  // The same with what "info registers" adds (debug, x87, SSE registers),
+  // read together so that both halves are of one moment.
+  struct CpuRegisters {
+    X86CpuState state;
+    X86DumpState dump;
+  };
+  virtual std::optional<std::vector<CpuRegisters>> cpu_registers() = 0;
   virtual GuestMemory& memory() = 0;
   virtual std::vector<IoBus::Range> io_ranges() = 0;
   virtual std::vector<IoBus::Range> mmio_ranges() = 0;
@@ -81,6 +96,8 @@ class MonitorTarget {
   virtual void press_power_button() = 0;
   virtual std::vector<MonitorPciFunction> pci_functions() = 0;  // bus 0, by devfn
   virtual std::vector<MonitorBlockDevice> block_devices() = 0;
+  // The machine's buses and devices ("info qtree"), from the system bus.
+  virtual DeviceTreeBus device_tree() = 0;
 };
 
 }  // namespace vireo
