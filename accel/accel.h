@@ -136,6 +136,13 @@ class Accelerator {
 
   virtual std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count,
                                             const CpuModel& model, VcpuIo io) = 0;
+
+  // The machine pauses (stop) after its vCPUs stopped, and resumes (cont)
+  // before they start again. A guest clock the accelerator keeps for the
+  // whole VM (kvm's kvmclock) stands still in between; per-vCPU clocks
+  // are moved with Vcpu::skip_time(). Main thread only.
+  virtual void vm_paused() {}
+  virtual void vm_resuming() {}
 };
 
 // Creates the named accelerator ("kvm" or "tcg"). Throws Error with a message

@@ -617,6 +617,10 @@ void PcMachine::vcpu_thread(Vcpu& vcpu) {
 
 void PcMachine::pause() {
   stop_vcpus();
+  {
+    std::shared_lock lock(accelerator_mutex_);
+    accelerator_->vm_paused();
+  }
   clock_.pause();
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -629,6 +633,10 @@ void PcMachine::resume() {
   int64_t paused_ns = int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec - paused_at_ns_;
   // The device timers run on virtual time, which stood still; the vCPUs'
   // own clocks (tcg's TSC) are told how long the pause was.
+  {
+    std::shared_lock lock(accelerator_mutex_);
+    accelerator_->vm_resuming();
+  }
   if (paused_ns > 0) {
     for (auto& vcpu : vcpus_) vcpu->skip_time(static_cast<uint64_t>(paused_ns));
   }

@@ -18,6 +18,7 @@
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace vireo {
 
@@ -341,6 +342,18 @@ class KvmVcpu final : public Vcpu {
     return s;
   }
 
+  // KVM_KVMCLOCK_CTRL (api.txt 4.74): sets the PVCLOCK_GUEST_STOPPED flag
+  // in the vCPU's pvclock page, so the guest's soft-lockup watchdog knows
+  // the silence was a pause, as QEMU does on resume. EINVAL means the
+  // guest has not registered a kvmclock page: nothing to tell. The hint is
+  // advisory: other failures (a kernel without it) are reported, not fatal.
+  void skip_time(uint64_t ns) override {
+    (void)ns;
+    if (kvm_ioctl(fd_.get(), KVM_KVMCLOCK_CTRL, 0) < 0 && errno != EINVAL) {
+      log_warning(with_errno("KVM_KVMCLOCK_CTRL", errno));
+    }
+  }
+
   X86DumpState dump_state() override {
     X86DumpState d;
     kvm_fpu fpu;
@@ -561,6 +574,25 @@ class KvmAccelerator final : public Accelerator {
     kvm_ioctl(vm_.get(), KVM_SIGNAL_MSI, &msi);
   }
 
+  // The kvmclock stands still while paused, as QEMU's kvmclock device
+  // keeps it (api.txt 4.48/4.49 KVM_GET_CLOCK/KVM_SET_CLOCK): read at the
+  // pause, written back unchanged at the resume, so the guest's clock
+  // continues from where it stopped. A failing KVM_GET_CLOCK (no
+  // KVM_CAP_ADJUST_CLOCK) leaves the clock running, as it did before.
+  void vm_paused() override {
+    kvm_clock_data clock = {};
+    clock_valid_ = kvm_ioctl(vm_.get(), KVM_GET_CLOCK, &clock) == 0;
+    paused_clock_ns_ = clock.clock;
+  }
+
+  void vm_resuming() override {
+    if (!clock_valid_) return;
+    kvm_clock_data clock = {};
+    clock.clock = paused_clock_ns_;
+    if (kvm_ioctl(vm_.get(), KVM_SET_CLOCK, &clock) < 0) die("KVM_SET_CLOCK");
+    clock_valid_ = false;
+  }
+
   std::unique_ptr<Vcpu> create_vcpu(unsigned index, unsigned cpu_count, const CpuModel& model,
                                     VcpuIo io) override {
     return std::make_unique<KvmVcpu>(vm_.get(), run_size_, index,
@@ -573,6 +605,8 @@ class KvmAccelerator final : public Accelerator {
   size_t run_size_ = 0;
   bool readonly_memory_ = false;
   std::vector<kvm_cpuid_entry2> supported_cpuid_;
+  bool clock_valid_ = false;  // paused_clock_ns_ holds the clock at the pause
+  uint64_t paused_clock_ns_ = 0;
 };
 
 }  // namespace
