@@ -12,6 +12,9 @@ Checks:
              and QEMU (both -accel tcg) match line by line, apart from the
              differences named in REGISTER_DIFFERENCES; at RESET with
              -smp 2, `info registers -a` shows both vCPUs as QEMU does
+  disasm     x/i over the ROM's 64-bit code and xp/i over SeaBIOS's
+             real-mode entry at RESET print QEMU's lines word for word
+             (AT&T operands, Capstone's wording)
   backing    a qcow2 overlay on a qcow2 base: query-block's
              inserted.backing_file, backing_file_depth and the image with
              its nested backing-image have QEMU's shape and values, and
@@ -280,6 +283,56 @@ def check_registers(results, vireo, rom_dir, qemu):
     compare_register_dumps(results, "registers -a (reset)", mine, theirs, {})
 
 
+# ---------------------------------------------------------------- disasm
+
+def disassembly_of(argv, directory, name, run_s, commands):
+    with Machine(argv, directory, name) as qmp:
+        if run_s:
+            qmp.execute("cont")
+            time.sleep(run_s)
+            qmp.execute("stop")
+        return [qmp.hmp(c) for c in commands]
+
+
+def compare_disassembly(results, what, mine, theirs):
+    mine_lines, their_lines = mine.splitlines(), theirs.splitlines()
+    results.check(len(mine_lines) == len(their_lines), f"{what}: as many lines as QEMU's",
+                  f"vireo:\n{mine}\nQEMU:\n{theirs}")
+    differing = [(m, q) for m, q in zip(mine_lines, their_lines) if m != q]
+    results.check(not differing, f"{what}: {len(their_lines)} lines word for word QEMU's",
+                  "\n".join(f"vireo: {m}\nQEMU:  {q}" for m, q in differing[:20]))
+
+
+def check_disasm(results, vireo, rom_dir, qemu):
+    if qemu is None:
+        results.skip("disasm", f"{QEMU} is not installed")
+        return
+    directory = scratch_dir("vireo-disasm-")
+    rom = os.path.join(directory, "long_mode_regs.rom")
+    assemble(os.path.join(rom_dir, "long_mode_regs.asm"), rom)
+    # The ROM's 64-bit code, from its first instruction (mov ax, 0x10;
+    # mov ds, ax) to the halt loop, read through the paging the ROM built.
+    with open(rom, "rb") as f:
+        image = f.read()
+    start = 0xf0000 + image.index(bytes([0x66, 0xb8, 0x10, 0x00, 0x8e, 0xd8]))
+    common = ["-S", "-display", "none", "-nodefaults", "-accel", "tcg", "-m", "64", "-bios", rom]
+    command = [f"x/60i {start:#x}"]
+    mine = disassembly_of([vireo, *common], directory, "v", 1.0, command)[0]
+    theirs = disassembly_of([qemu, *common], directory, "q", 1.0, command)[0]
+    compare_disassembly(results, "disasm: 64-bit ROM code", mine, theirs)
+    # SeaBIOS's real-mode entry at RESET (16-bit code), physical addresses.
+    bios = "/usr/share/seabios/bios-256k.bin"
+    if not os.path.exists(bios):
+        results.skip("disasm: SeaBIOS entry", f"{bios} is not installed")
+        return
+    common = ["-S", "-display", "none", "-nodefaults", "-accel", "tcg", "-m", "64", "-bios", bios]
+    commands = ["xp/1i 0xffff0", "xp/300i 0xfe05b"]
+    mine = disassembly_of([vireo, *common], directory, "v2", 0, commands)
+    theirs = disassembly_of([qemu, *common], directory, "q2", 0, commands)
+    compare_disassembly(results, "disasm: SeaBIOS reset vector", mine[0], theirs[0])
+    compare_disassembly(results, "disasm: SeaBIOS real-mode entry", mine[1], theirs[1])
+
+
 # ---------------------------------------------------------------- backing
 
 def shape(value):
@@ -339,7 +392,7 @@ def check_backing(results, vireo, rom_dir, qemu):
                   f"vireo:\n{mine_hmp}\nQEMU:\n{their_hmp}")
 
 
-CHECKS = {"qtree": check_qtree, "registers": check_registers, "backing": check_backing}
+CHECKS = {"qtree": check_qtree, "registers": check_registers, "disasm": check_disasm, "backing": check_backing}
 
 
 def main():

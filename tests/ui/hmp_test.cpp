@@ -64,9 +64,12 @@ TEST_CASE("hmp: x/i disassembles in the vCPU's code size", "[monitor]") {
   // 31 c0 = xor eax, eax; 90 = nop; in 16-bit real mode (the reset state).
   const uint8_t code[] = {0x31, 0xc0, 0x90};
   std::memcpy(f.target.ram() + 0x7c00, code, sizeof code);
-  std::string out = f.run("x /2i 0x7c00");
-  CHECK(out.find("0x0000000000007c00:  xor") != std::string::npos);
-  CHECK(out.find("0x0000000000007c02:  nop") != std::string::npos);
+  CHECK(f.run("x /2i 0x7c00") ==
+        "0x00007c00:  31 c0                    xorw     %ax, %ax\n"
+        "0x00007c02:  90                       nop      \n");
+  // The same bytes in a 32-bit code segment.
+  f.target.states[0].segment[kCs].db = true;
+  CHECK(f.run("x /1i 0x7c00") == "0x00007c00:  31 c0                    xorl     %eax, %eax\n");
 }
 
 TEST_CASE("hmp: info cpus marks the current CPU; cpu switches it", "[monitor]") {

@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "accel/tcg/decoder.h"
 #include "hw/core/guest_memory.h"
 #include "ui/monitor/guest_paging.h"
 #include "ui/monitor/monitor_core.h"
 #include "ui/monitor/register_dump.h"
+#include "ui/monitor/x86_disasm.h"
 
 namespace vireo {
 
@@ -334,7 +334,8 @@ std::string Hmp::memory_dump(const std::string& args, bool physical, CommandCont
 }
 
 // x/i: instructions decoded by the software CPU's own decoder, in the
-// current vCPU's code size (CS.L in long mode, else CS.D), one per line.
+// current vCPU's code size (CS.L in long mode, else CS.D), printed as
+// QEMU's monitor prints them (x86_disasm.cpp).
 std::string Hmp::disassembly(uint64_t address, uint64_t count, bool physical, const X86CpuState& cpu) {
   unsigned code_bits = (cpu.efer & kEferLma) && cpu.segment[kCs].l ? 64 : cpu.segment[kCs].db ? 32 : 16;
   std::string out;
@@ -346,11 +347,12 @@ std::string Hmp::disassembly(uint64_t address, uint64_t count, bool physical, co
       std::optional<uint64_t> pa = physical ? std::optional<uint64_t>(va) : translate_guest_virtual(target_.memory(), cpu, va);
       if (!pa || !target_.memory().read(*pa, &bytes[available], 1)) break;
     }
-    if (available == 0) return out + "0x" + hex64(address) + ": Cannot access memory\n";
-    tcg::Insn insn;
-    bool complete = tcg::decode(bytes, available, code_bits, insn) == tcg::DecodeStatus::Ok && insn.length > 0;
-    out += "0x" + hex64(address) + ":  " + (complete ? tcg::disassemble(insn) : "(bad)") + "\n";
-    address += complete ? insn.length : 1;
+    char where[32];
+    std::snprintf(where, sizeof where, "0x%08" PRIx64 ": ", address);
+    if (available == 0) return out + where + "Cannot access memory\n";
+    DisassembledInsn insn = disassemble_att(bytes, available, code_bits, address);
+    out += format_disassembly_lines(address, bytes, insn);
+    address += insn.length;
   }
   return out;
 }
