@@ -32,6 +32,7 @@ TEST_CASE("x/i: 64-bit forms as QEMU prints them", "[monitor]") {
   CHECK(lines({0x66, 0x0f, 0x6c, 0xca}, 64, 0xf0188) == "0x000f0188:  66 0f 6c ca              punpcklqdq %xmm2, %xmm1\n");
   CHECK(lines({0x68, 0xd7, 0x0c, 0x00, 0x00}, 64, 0xf0227) == "0x000f0227:  68 d7 0c 00 00           pushq    $0xcd7\n");
   CHECK(lines({0x9d}, 64, 0xf022c) == "0x000f022c:  9d                       popfq    \n");
+  CHECK(lines({0xaf}, 64, 0xf023e) == "0x000f023e:  af                       scasl    (%rdi), %eax\n");
   CHECK(lines({0xeb, 0xfd}, 64, 0xf022e) == "0x000f022e:  eb fd                    jmp      0xf022d\n");
   CHECK(lines({0x00, 0x66, 0xb8}, 64, 0xf00ff) == "0x000f00ff:  00 66 b8                 addb     %ah, -0x48(%rsi)\n");
   CHECK(lines({0xff, 0x9f, 0x66, 0x0d, 0x03, 0x00}, 64, 0xf00ed) ==
@@ -58,4 +59,11 @@ TEST_CASE("x/i: 16-bit forms as QEMU prints them", "[monitor]") {
         "0x000f03ca:  3e 2b 8c 68 05           subw     %ds:0x568(%si), %cx\n");
   CHECK(lines({0xca, 0x84, 0x85}, 16, 0xf03aa) == "0x000f03aa:  ca 84 85                 lretw    $0x8584\n");
   CHECK(lines({0x66, 0x90}, 16, 0xf02fc) == "0x000f02fc:  66 90                    nop      \n");
+  CHECK(lines({0xae}, 16, 0xf0345) == "0x000f0345:  ae                       scasb    %es:(%di), %al\n");
+  CHECK(lines({0x9b}, 16, 0xf0357) == "0x000f0357:  9b                       wait     \n");
+  // x87: AT&T's swapped names for DE F0+i/F8+i, size-suffixed memory forms.
+  CHECK(lines({0xde, 0xf3}, 16, 0xf0187) == "0x000f0187:  de f3                    fdivp    %st(3)\n");
+  CHECK(lines({0xdc, 0xba, 0x98, 0x76}, 16, 0xf0321) == "0x000f0321:  dc ba 98 76              fdivrl   0x7698(%bp, %si)\n");
+  CHECK(lines({0xd9, 0x83, 0x1f, 0x19}, 16, 0xf0359) == "0x000f0359:  d9 83 1f 19              flds     0x191f(%bp, %di)\n");
+  CHECK(lines({0xd8, 0x9e, 0x05, 0xc1}, 16, 0xf0360) == "0x000f0360:  d8 9e 05 c1              fcomps   -0x3efb(%bp)\n");
 }

@@ -256,8 +256,9 @@ Operand operand(std::string_view token, unsigned imm_index, const Context& c) {
       o.gpr_bits = bits;
       break;
     case 'Y':
-      // Capstone leaves the (fixed) ES out for SCAS only.
-      o.text = std::string(std::string_view(c.row.mnemonic) == "scas" ? "" : "%es:") + "(" + gpr(kRdi, i.addr_bits) + ")";
+      // Capstone leaves the (fixed) ES out for SCAS in 64-bit code only.
+      o.text = std::string(std::string_view(c.row.mnemonic) == "scas" && c.code_bits == 64 ? "" : "%es:") + "(" +
+               gpr(kRdi, i.addr_bits) + ")";
       o.gpr_bits = bits;
       break;
     default:
@@ -387,17 +388,40 @@ DisassembledInsn disassemble_att(const uint8_t* bytes, size_t available, unsigne
     // A word source with a word destination still reads "movzwl".
     const unsigned destination = source == 16 && v_bits == 16 ? 32 : v_bits;
     mnemonic = std::string(mnemonic == "movzx" ? "movz" : "movs") + suffix_letter(source) + suffix_letter(destination);
+  } else if (mnemonic == "fwait") {
+    mnemonic = "wait";  // as Capstone names it
+  } else if (x87) {
+    const std::string_view ops = row.operands;
+    const uint8_t opcode = static_cast<uint8_t>(row.code);
+    if (insn.mem && ops.size() == 2 && ops[0] == 'M') {
+      // Memory forms carry the operand's size: s/l/t for reals, s/l/ll
+      // for integers; environment and control-word forms none.
+      const char size = ops[1];
+      if (starts_with(mnemonic, "fi")) {
+        mnemonic += size == 'w' ? "s" : size == 'd' ? "l" : size == 'q' ? "ll" : "";
+      } else if (mnemonic != "fldcw" && mnemonic != "fnstcw" && mnemonic != "fnstsw" && mnemonic != "fbld" &&
+                 mnemonic != "fbstp") {
+        mnemonic += size == 'd' ? "s" : size == 'q' ? "l" : size == 't' ? "t" : "";
+      }
+    } else if (!insn.mem && (opcode == 0xdc || opcode == 0xde) &&
+               (starts_with(mnemonic, "fsub") || starts_with(mnemonic, "fdiv"))) {
+      // The AT&T assemblers' historical names for these two opcodes'
+      // register forms swap the reversed and plain operations.
+      const size_t r = mnemonic.find('r', 2);
+      if (r != std::string::npos) mnemonic.erase(r, 1);
+      else mnemonic.insert(4, "r");
+    }
+    // The popping register forms name only ST(i).
+    if (!insn.mem && opcode == 0xde && ops == "STi,ST0") operands.pop_back();
   } else if (mnemonic == "retf") {
     mnemonic = std::string("lret") + suffix_letter(v_bits);
   } else if (mnemonic == "xchg" && row.operands == std::string_view("Zv,rAX")) {
     // XCHG with the accumulator names the other register first.
     std::swap(operands[0], operands[1]);
     mnemonic += suffix_letter(v_bits);
-  } else if (mnemonic == "nop" || mnemonic == "arpl" || mnemonic == "fwait") {
-    // One-byte NOP (0x90, 66 90) has no operand to show; ARPL no suffix;
-    // FWAIT is printed by its other name.
+  } else if (mnemonic == "nop" || mnemonic == "arpl") {
+    // One-byte NOP (0x90, 66 90) has no operand to show; ARPL no suffix.
     if (mnemonic == "nop" && row.code == 0x90) operands.clear();
-    if (mnemonic == "fwait") mnemonic = "wait";
   } else if (mnemonic == "cbw") {
     mnemonic = v_bits == 16 ? "cbtw" : v_bits == 32 ? "cwtl" : "cltq";
   } else if (mnemonic == "cwd") {
