@@ -89,6 +89,7 @@ struct X86DumpState {
   } fpr[8];                // physical registers R0-R7
   uint32_t mxcsr = 0x1f80;
   uint64_t xmm[16][2] = {};  // [i][0] low quadword
+  uint64_t ymm_high[16][2] = {};  // bits 255:128 of YMM0-15 (kvm with AVX enabled)
   uint64_t xcr0 = 1;
   unsigned cpl = 0;
   bool halted = false;

@@ -372,6 +372,25 @@ class KvmVcpu final : public Vcpu {
       std::memcpy(&d.xmm[i][0], fpu.xmm[i], 8);
       std::memcpy(&d.xmm[i][1], fpu.xmm[i] + 8, 8);
     }
+    // The upper halves of the YMM registers, from the XSAVE image's AVX
+    // component (at its architectural offset, 576, in the standard
+    // format KVM_GET_XSAVE returns), when the guest enabled AVX.
+    constexpr uint64_t kXcr0Avx = 1u << 2;
+    constexpr size_t kYmmHighOffset = 576;
+    kvm_xcrs avx_xcrs;
+    bool avx = false;
+    if (kvm_ioctl(fd_.get(), KVM_GET_XCRS, &avx_xcrs) == 0) {
+      for (unsigned i = 0; i < avx_xcrs.nr_xcrs && i < KVM_MAX_XCRS; ++i) {
+        if (avx_xcrs.xcrs[i].xcr == 0) avx = (avx_xcrs.xcrs[i].value & kXcr0Avx) != 0;
+      }
+    }
+    if (avx) {
+      kvm_xsave xsave;
+      if (kvm_ioctl(fd_.get(), KVM_GET_XSAVE, &xsave) == 0) {
+        const auto* image = reinterpret_cast<const uint8_t*>(xsave.region);
+        for (unsigned i = 0; i < 16; ++i) std::memcpy(d.ymm_high[i], image + kYmmHighOffset + 16 * i, 16);
+      }
+    }
     kvm_debugregs debug;
     if (kvm_ioctl(fd_.get(), KVM_GET_DEBUGREGS, &debug) < 0) die("KVM_GET_DEBUGREGS");
     for (unsigned i = 0; i < 4; ++i) d.dr[i] = debug.db[i];

@@ -162,6 +162,13 @@ TEST_CASE("hmp: info registers in long mode", "[monitor]") {
   CHECK(out.find("CR0=80050033 CR2=0000000000000000 CR3=0000000001234000 CR4=000006f0\n") != std::string::npos);
   CHECK(out.find("EFER=0000000000000501\n") != std::string::npos);
   CHECK(out.find("XMM14=0000000000000000 0000000000000000 XMM15=0000000000abcdef 0000000000000000\n") != std::string::npos);
+  // With AVX enabled in XCR0 (a kvm vCPU), whole YMM registers, one a line.
+  f.target.dumps[0].xcr0 = 7;
+  f.target.dumps[0].ymm_high[15][0] = 0x1111;
+  f.target.dumps[0].ymm_high[15][1] = 0x2222;
+  out = f.run("info registers");
+  CHECK(out.find("YMM15=0000000000002222 0000000000001111 0000000000abcdef 0000000000000000\n") != std::string::npos);
+  CHECK(out.find("XMM") == std::string::npos);
 }
 
 TEST_CASE("hmp: info version, kvm, name, chardev, mtree", "[monitor]") {

@@ -127,12 +127,11 @@ std::string format_x86_registers(const X86CpuState& s, const X86DumpState& d, co
   const unsigned xmm_count = cs64 ? 16 : 8;
   constexpr uint64_t kXcr0SseAvx = 0x6;  // XCR0.SSE | XCR0.AVX
   if ((d.xcr0 & kXcr0SseAvx) == kXcr0SseAvx) {
-    // vireo's vCPUs keep no YMM upper halves (no AVX state): XSETBV
-    // refuses XCR0.AVX, so this layout is only reached by a kvm vCPU,
-    // whose upper halves KVM_GET_FPU does not return; they print as zero.
+    // Only a kvm vCPU gets here (tcg's XSETBV refuses XCR0.AVX); its
+    // upper halves come from KVM_GET_XSAVE.
     for (unsigned i = 0; i < xmm_count; ++i) {
-      append(out, "YMM%02u=%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 "\n", i, uint64_t{0}, uint64_t{0},
-             d.xmm[i][1], d.xmm[i][0]);
+      append(out, "YMM%02u=%016" PRIx64 " %016" PRIx64 " %016" PRIx64 " %016" PRIx64 "\n", i, d.ymm_high[i][1],
+             d.ymm_high[i][0], d.xmm[i][1], d.xmm[i][0]);
     }
   } else {
     for (unsigned i = 0; i < xmm_count; ++i) {
