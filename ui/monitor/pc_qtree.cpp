@@ -16,7 +16,6 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "hw/acpi/acpi_pm.h"
 #include "hw/intc/ioapic.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
