@@ -161,3 +161,55 @@ TEST_CASE("decoder: ALU forms behind redundant and ignored prefixes match the ho
   }
   CHECK_NO_MISMATCHES(diff);
 }
+
+// PUSHA/POPA and BOUND exist only outside 64-bit mode: compared in a 32-bit
+// code segment, with 16- and 32-bit operands; BOUND with the index inside,
+// on and outside its bounds (#BR), and its register form (#UD).
+TEST_CASE("data: PUSHA, POPA and BOUND match the host in 32-bit code, #UD in 64-bit", "[tcg][data]") {
+  constexpr DiffOptions kCompat{CodeMode::Compat32};
+  Differential diff;
+  TestRandom rng(0xda7cu);
+  for (int n = 0; n < 6000; ++n) {
+    CpuSnapshot in = random_state(rng, 0x100);
+    // Eight pushes or pops from here stay inside the 256 bytes both sides
+    // load (the rest of the window is not compared).
+    in.gpr[kRsp] = kDataAddress + 0x40 + rng.below(0x40) * 2;
+    const bool opsize16 = rng.chance(30);
+    Bytes code;
+    if (opsize16) code.push_back(0x66);
+    switch (rng.below(3)) {
+      case 0: code.push_back(0x60); break;  // pusha(d)
+      case 1: code.push_back(0x61); break;  // popa(d)
+      default: {  // bound reg, [ebx + disp8]
+        const unsigned reg = static_cast<unsigned>(rng.below(8));
+        const uint8_t disp = static_cast<uint8_t>(rng.below(0x20));
+        if (reg != kRbx) in.gpr[kRbx] = kDataAddress + 0x10;
+        const uint64_t address = in.gpr[kRbx] + disp;
+        const unsigned size = opsize16 ? 2 : 4;
+        if (address >= kDataAddress && address + 2 * size <= kDataAddress + in.memory.size()) {
+          // Bounds around the index, so that every outcome comes up.
+          const int64_t index = opsize16 ? static_cast<int16_t>(in.gpr[reg]) : static_cast<int32_t>(in.gpr[reg]);
+          const int64_t lower = index + static_cast<int64_t>(rng.below(5)) - 2;
+          const int64_t upper = lower + static_cast<int64_t>(rng.below(5)) - 1;
+          for (unsigned b = 0; b < size; ++b) {
+            in.memory[address - kDataAddress + b] = static_cast<uint8_t>(static_cast<uint64_t>(lower) >> (8 * b));
+            in.memory[address - kDataAddress + size + b] = static_cast<uint8_t>(static_cast<uint64_t>(upper) >> (8 * b));
+          }
+        }
+        code.push_back(0x62);
+        if (rng.chance(5)) {
+          code.push_back(static_cast<uint8_t>(0xc0 | (reg << 3) | rng.below(8)));  // register form: #UD
+        } else {
+          code.push_back(static_cast<uint8_t>(0x40 | (reg << 3) | kRbx));
+          code.push_back(disp);
+        }
+        break;
+      }
+    }
+    CHECK_LIKE_HOST(diff, code, in, kCompat);
+  }
+  for (uint8_t opcode : {0x60, 0x61}) {
+    CHECK_LIKE_HOST(diff, Bytes{opcode}, random_state(rng, 0x100));  // 64-bit mode: #UD
+  }
+  CHECK_NO_MISMATCHES(diff);
+}

@@ -1,6 +1,7 @@
 // Data movement: MOV (general, moffs, immediate), LEA, XCHG, MOVZX/MOVSX/
-// MOVSXD, PUSH/POP of general registers, immediates and memory, the sign
-// extensions CBW/CWDE/CDQE and CWD/CDQ/CQO, NOP. Intel SDM vol. 2.
+// MOVSXD, PUSH/POP of general registers, immediates and memory, PUSHA/POPA,
+// BOUND, the sign extensions CBW/CWDE/CDQE and CWD/CDQ/CQO, NOP.
+// Intel SDM vol. 2.
 #include "accel/tcg/exec/families.h"
 #include "accel/tcg/exec/operands.h"
 
@@ -124,6 +125,69 @@ struct PopZ {  // 58-5f
     T v = pop<T>(cpu);
     cpu.set<T>(i.reg, v);
     next(cpu, i);
+  }
+};
+// PUSHA/PUSHAD (60): AX, CX, DX, BX, the SP from before the first push,
+// BP, SI, DI — register numbers 0-7 in order. rSP is committed only after
+// all eight stores, so a #SS or #PF part-way leaves the registers as they
+// were and the instruction restarts cleanly. Only 16- and 32-bit forms
+// exist (the row is #UD in 64-bit mode).
+template <typename T, bool>
+struct Pusha {
+  static void run(Cpu& cpu, const Insn& i) {
+    if constexpr (sizeof(T) == 2 || sizeof(T) == 4) {
+      const unsigned bits = stack_address_bits(cpu);
+      uint64_t sp = cpu.gpr[kRsp];
+      for (unsigned r = 0; r < 8; ++r) {
+        sp = wrap_address(sp - sizeof(T), bits);
+        cpu.write<T>(kSs, sp, static_cast<T>(cpu.gpr[r]));
+      }
+      set_stack_pointer(cpu, sp);
+      next(cpu, i);
+    } else {
+      raise_ud();
+    }
+  }
+};
+// POPA/POPAD (61): the reverse, skipping the saved SP. All eight loads
+// happen before any register changes, for the same restartability.
+template <typename T, bool>
+struct Popa {
+  static void run(Cpu& cpu, const Insn& i) {
+    if constexpr (sizeof(T) == 2 || sizeof(T) == 4) {
+      const unsigned bits = stack_address_bits(cpu);
+      uint64_t sp = wrap_address(cpu.gpr[kRsp], bits);
+      T values[8];
+      for (unsigned n = 0; n < 8; ++n) {
+        values[7 - n] = cpu.read<T>(kSs, sp);
+        sp = wrap_address(sp + sizeof(T), bits);
+      }
+      for (unsigned r = 0; r < 8; ++r) {
+        if (r != kRsp) cpu.set<T>(r, values[r]);
+      }
+      set_stack_pointer(cpu, sp);
+      next(cpu, i);
+    } else {
+      raise_ud();
+    }
+  }
+};
+// BOUND (62): the signed index in the register must lie within the pair
+// of bounds at the memory operand (lower, then upper), else #BR — a fault,
+// so rip stays on the instruction. The register form is #UD (decoder: "M").
+template <typename T, bool>
+struct Bound {
+  static void run(Cpu& cpu, const Insn& i) {
+    if constexpr (sizeof(T) == 2 || sizeof(T) == 4) {
+      const uint64_t address = effective_address(cpu, i);
+      const auto lower = static_cast<Signed<T>>(cpu.read<T>(i.seg, address));
+      const auto upper = static_cast<Signed<T>>(cpu.read<T>(i.seg, wrap_address(address + sizeof(T), i.addr_bits)));
+      const auto index = static_cast<Signed<T>>(cpu.get<T>(i.reg));
+      if (index < lower || index > upper) raise_fault(kBoundRange);
+      next(cpu, i);
+    } else {
+      raise_ud();
+    }
   }
 };
 template <typename T, bool>
@@ -252,6 +316,10 @@ void add_data_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op0f(0xbe), -1, kAnyPrefix, "movsx", "Gv,Eb", 0, sized_handlers<MovsxB>()});
   t.push_back({op0f(0xbf), -1, kAnyPrefix, "movsx", "Gv,Ew", 0, sized_handlers<MovsxW>()});
   t.push_back({op1(0x63), -1, kAnyPrefix, "movsxd", "Gv,Ed", kOnly64, sized_handlers<MovsxD>()});
+  t.push_back({op1(0x60), -1, kAnyPrefix, "pusha", "", kInvalid64, sized_handlers<Pusha>()});
+  t.push_back({op1(0x61), -1, kAnyPrefix, "popa", "", kInvalid64, sized_handlers<Popa>()});
+  // In 64-bit mode 62 is the EVEX prefix; vireo has no AVX-512, so #UD.
+  t.push_back({op1(0x62), -1, kAnyPrefix, "bound", "Gv,M", kInvalid64, sized_handlers<Bound>()});
   t.push_back({op1(0x68), -1, kAnyPrefix, "push", "Iz", kDefault64, sized_handlers<PushI>()});
   t.push_back({op1(0x6a), -1, kAnyPrefix, "push", "Ib", kDefault64, sized_handlers<PushI>()});
   t.push_back({op1(0xff), 6, kAnyPrefix, "push", "Ev", kDefault64, sized_handlers<PushE>()});
