@@ -89,6 +89,7 @@ class Qcow2Image final : public BlockBackend {
   uint64_t size_bytes() const override { return header_.size_bytes; }
   bool read_only() const override { return file_.read_only(); }
   void read(uint64_t offset, std::span<uint8_t> data) override;
+  void readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
   void flush() override;
   void discard(uint64_t offset, uint64_t length) override;
@@ -159,7 +160,16 @@ class Qcow2Image final : public BlockBackend {
   std::pair<std::shared_ptr<L2Table>, uint64_t> writable_l2(uint64_t l1_index);
   void write_l2_entries(uint64_t l2_offset, const L2Table& table, uint64_t first, uint64_t count);
 
-  // Reading clusters.
+  // Reading clusters. A ReadExtent is a run of guest bytes that reads one
+  // way: unallocated, zero, one compressed cluster, or normal clusters
+  // contiguous on the host (`entry` is the first cluster's L2 entry).
+  struct ReadExtent {
+    Qcow2ClusterKind kind;
+    uint64_t entry;
+    uint64_t bytes;
+  };
+  ReadExtent read_extent(uint64_t position, uint64_t max_bytes);
+  void read_extent_bytes(uint64_t position, const ReadExtent& extent, std::span<uint8_t> out);
   void read_cluster_bytes(uint64_t guest_offset, uint64_t entry, std::span<uint8_t> out);
   void read_from_backing(uint64_t guest_offset, std::span<uint8_t> out);
   void decompress_cluster(uint64_t entry, std::span<uint8_t> out);

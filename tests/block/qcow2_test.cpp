@@ -492,3 +492,31 @@ TEST_CASE("qcow2: tables pointing past the end of the file are corruption, not g
   }
   CHECK(std::filesystem::file_size(dir.file("a.qcow2")) == bytes.size());
 }
+
+TEST_CASE("qcow2: readv over backing, zero, compressed, contiguous and scattered clusters reads what read does",
+          "[block][qcow2]") {
+  TempDir dir;
+  auto base = pattern(2 << 20, 21);
+  vireo::test::write_file(dir.file("base.raw"), base);
+  // 4 KiB clusters: a 2 MiB image spans two L2 tables.
+  create_qcow2(dir.file("top.qcow2"), {.size_bytes = 2 << 20, .cluster_size = 4096, .backing_file = "base.raw",
+                                       .backing_format = "raw"});
+  auto image = open_rw(dir.file("top.qcow2"));
+  image->write(100000, pattern(300000, 22));            // contiguous host clusters
+  for (uint64_t at = 1500000; at < 1900000; at += 8192) {  // every other cluster: scattered on the host
+    image->write(at, pattern(4096, static_cast<uint32_t>(at)));
+  }
+  image->write(1000000, pattern(4096, 23));  // one host cluster out of guest order
+  image->write_zeroes(600000, 40000);
+  std::vector<uint8_t> text(4096, 'v');
+  image->write_compressed(800 * 1024, text);
+  image->write_compressed(804 * 1024, text);
+
+  auto expected = read_all(*image, 0, 2 << 20);
+  for (uint64_t start : {uint64_t{0}, uint64_t{4095}, uint64_t{99999}}) {
+    std::vector<uint8_t> out((2 << 20) - start);
+    image->readv(start, vireo::test::scatter(out));
+    CHECK(std::equal(out.begin(), out.end(), expected.begin() + static_cast<ptrdiff_t>(start)));
+  }
+  require_clean(*image);
+}
