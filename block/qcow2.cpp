@@ -49,6 +49,7 @@ Qcow2Image::Qcow2Image(HostFile file, Qcow2Header header, CacheMode cache, std::
     throw BlockError("qcow2: Image is corrupt; cannot be opened read/write");
   }
   if (header_.incompatible_features & kIncompatDirty) repair_dirty_image();
+  lazy_refcounts_ = header_.version >= 3 && (header_.compatible_features & kCompatLazyRefcounts);
   if (header_.autoclear_features != 0 && header_.version == 3) {
     // Autoclear features (bitmaps, raw external data) describe data this
     // driver does not keep up to date: clearing the bits tells the next
@@ -56,6 +57,18 @@ Qcow2Image::Qcow2Image(HostFile file, Qcow2Header header, CacheMode cache, std::
     header_.autoclear_features = 0;
     uint8_t zero[8] = {};
     file_.write_at(kHeaderAutoclearFeatures, zero);
+  }
+}
+
+Qcow2Image::~Qcow2Image() {
+  if (!dirty_bit_set_) return;
+  // A clean close: the deferred refcounts on disk, then the bit cleared.
+  // If this fails the bit stays set and the next writable open recounts.
+  try {
+    write_back_refcounts();
+    set_dirty_bit(false);
+  } catch (const BlockError& e) {
+    log_warning(std::string("qcow2: leaving '") + file_.path() + "' marked dirty: " + e.what());
   }
 }
 
@@ -541,6 +554,9 @@ void Qcow2Image::write_zeroes(uint64_t offset, uint64_t length) {
 }
 
 void Qcow2Image::flush() {
+  // Deferred refcounts reach the file on a guest flush, as QEMU writes its
+  // refcount cache back there; the dirty bit stays until the close.
+  write_back_refcounts();
   if (cache_ == CacheMode::Unsafe) return;
   file_.flush();
 }

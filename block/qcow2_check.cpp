@@ -24,6 +24,8 @@ constexpr uint64_t kSnapshotFixedBytes = 40;
 }  // namespace
 
 Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
+  // Deferred refcounts first: the repair below works on the file.
+  write_back_refcounts();
   Qcow2CheckResult result;
   const uint64_t file_bytes = file_.size_bytes();
   const uint64_t file_clusters = (file_bytes + cluster_size_ - 1) / cluster_size_;

@@ -520,3 +520,49 @@ TEST_CASE("qcow2: readv over backing, zero, compressed, contiguous and scattered
   }
   require_clean(*image);
 }
+
+TEST_CASE("qcow2: lazy refcounts defer refcount writes under the dirty bit, and a clean close clears it",
+          "[block][qcow2]") {
+  TempDir dir;
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 4 << 20, .lazy_refcounts = true});
+  auto dirty_on_disk = [&] { return (vireo::test::read_file(dir.file("a.qcow2"))[72 + 7] & 1) != 0; };
+  {
+    auto image = open_rw(dir.file("a.qcow2"));
+    CHECK_FALSE(dirty_on_disk());  // nothing deferred yet
+    image->write(0, pattern(3 << 20, 31));
+    image->discard(1 << 20, 65536);
+    CHECK(dirty_on_disk());
+    // What a crash now would leave: refcounts on disk that miss the new
+    // clusters (so they were really deferred), under the dirty bit.
+    std::filesystem::copy_file(dir.file("a.qcow2"), dir.file("crash.qcow2"));
+    {
+      BlockOpenOptions options{.path = dir.file("crash.qcow2"), .format = "qcow2", .read_only = true};
+      CHECK(open_qcow2(options, 0)->check(Qcow2Repair::None).corruptions > 0);
+    }
+    // A flush writes them back but keeps the bit, as QEMU does.
+    image->flush();
+    CHECK(dirty_on_disk());
+    std::filesystem::copy_file(dir.file("a.qcow2"), dir.file("flushed.qcow2"));
+    {
+      BlockOpenOptions options{.path = dir.file("flushed.qcow2"), .format = "qcow2", .read_only = true};
+      Qcow2CheckResult result = open_qcow2(options, 0)->check(Qcow2Repair::None);
+      CHECK(result.corruptions == 0);
+      CHECK(result.leaks == 0);
+    }
+    image->write(3 << 20, pattern(65536, 32));
+  }
+  CHECK_FALSE(dirty_on_disk());
+  auto expected = pattern(3 << 20, 31);
+  std::fill(expected.begin() + (1 << 20), expected.begin() + (1 << 20) + 65536, uint8_t{0});
+  {
+    auto image = open_rw(dir.file("a.qcow2"));
+    CHECK(read_all(*image, 0, 3 << 20) == expected);
+    CHECK(read_all(*image, 3 << 20, 65536) == pattern(65536, 32));
+    require_clean(*image);
+  }
+  // The image a crash left: a writable open rebuilds the refcounts.
+  auto image = open_rw(dir.file("crash.qcow2"));
+  CHECK((image->header().incompatible_features & kIncompatDirty) == 0);
+  CHECK(read_all(*image, 0, 3 << 20) == expected);
+  require_clean(*image);
+}

@@ -23,12 +23,17 @@ Images:
   - a fresh vireo-img image with 512-byte clusters (a new L2 table every
     32 KiB, a refcount block every 128 KiB, refcount table growth);
   - a fresh overlay (64 KiB clusters) on a raw backing file of labelled
-    blocks, so partial-cluster writes copy from the backing file.
+    blocks, so partial-cluster writes copy from the backing file;
+  - a fresh image with lazy_refcounts=on: after the kill the dirty bit is
+    set, `qemu-img check -r all` on a copy rebuilds the refcounts to a
+    clean image, and so does vireo-img check -r all, before the checks
+    above.
 Each boot takes ~15-25 s on tcg.
 
   blk_guest_crash_test.py VIREO REPO_ROOT KIT_DIR VIREO_IMG [KILLS]
 """
 
+import json
 import os
 import random
 import re
@@ -119,9 +124,31 @@ def check_blocks(results, raw_path, what, backing_labels):
     return labelled
 
 
-def check_image(results, vireo_img, work, image, what, backing_labels=False):
+def check_lazy_image(results, work, image, what):
+    """A lazy_refcounts image killed while writing: the dirty bit is set
+    (refcount updates were deferred), and QEMU's own repair of a dirty
+    image (rebuilding refcounts) leaves it clean."""
+    info = run(["qemu-img", "info", "-U", "--output=json", image])
+    results.check(info.returncode == 0 and json.loads(info.stdout_text).get("dirty-flag") is True,
+                  f"{what}: the image is left with the dirty bit set", info.describe())
+    copy = os.path.join(work, "lazy-repaired.qcow2")
+    shutil.copyfile(image, copy)
+    repaired = run(["qemu-img", "check", "-r", "all", copy], timeout=120)
+    again = run(["qemu-img", "check", copy], timeout=120)
+    results.check(repaired.returncode == 0 and again.returncode == 0,
+                  f"{what}: qemu-img check -r all rebuilds the refcounts, then finds the image clean",
+                  repaired.describe() + "\n" + again.describe())
+    os.unlink(copy)
+
+
+def check_image(results, vireo_img, work, image, what, backing_labels=False, lazy=False):
     """qemu-img check, the block labels, and vireo-img reading what qemu-img
     reads. Returns how many blocks the guest's writes left."""
+    if lazy:
+        check_lazy_image(results, work, image, what)
+        # vireo-img opens a dirty image writable by recounting it first.
+        repaired = run([vireo_img, "check", "-r", "all", image], timeout=120)
+        results.check(repaired.returncode == 0, f"{what}: vireo-img check -r all", repaired.describe())
     check = run(["qemu-img", "check", image], timeout=120)
     output = check.stdout_text + check.stderr.decode("utf-8", "replace")
     leaks = re.search(r"^(\d+) leaked clusters were found", output, re.M)
@@ -144,7 +171,7 @@ def check_image(results, vireo_img, work, image, what, backing_labels=False):
     return labelled
 
 
-def crash_rounds(results, vireo, vireo_img, kit, work, image, what, kills, rng, backing_labels=False):
+def crash_rounds(results, vireo, vireo_img, kit, work, image, what, kills, rng, backing_labels=False, lazy=False):
     for round_number in range(1, kills + 1):
         label = f"{what}, kill {round_number}/{kills}" if kills > 1 else what
         killed, seconds, console = boot_and_kill(vireo, kit, image, rng)
@@ -152,7 +179,7 @@ def crash_rounds(results, vireo, vireo_img, kit, work, image, what, kills, rng, 
         if not results.check(killed, f"{label}: the guest wrote to the image and vireo was killed "
                              f"{seconds:.1f} s later", tail):
             return
-        labelled = check_image(results, vireo_img, work, image, label, backing_labels)
+        labelled = check_image(results, vireo_img, work, image, label, backing_labels, lazy)
         # Proof that the kills land among real writes, not before them.
         results.check(labelled > 0, f"{label}: {labelled} blocks the guest wrote are on the image")
 
@@ -195,6 +222,11 @@ def main():
     made = run([vireo_img, "create", "-q", "-f", "qcow2", "-o", "cluster_size=512", image, str(DISK_BYTES)])
     if results.check(made.returncode == 0, "vireo-img create -o cluster_size=512", made.describe()):
         crash_rounds(results, vireo, vireo_img, kit, work, image, "fresh 512-byte-cluster image", 1, rng)
+
+    image = os.path.join(work, "lazy.qcow2")
+    made = run([vireo_img, "create", "-q", "-f", "qcow2", "-o", "lazy_refcounts=on", image, str(DISK_BYTES)])
+    if results.check(made.returncode == 0, "vireo-img create -o lazy_refcounts=on", made.describe()):
+        crash_rounds(results, vireo, vireo_img, kit, work, image, "fresh lazy_refcounts image", 1, rng, lazy=True)
 
     backing = os.path.join(work, "backing.raw")
     make_backing(backing)
