@@ -213,7 +213,9 @@ Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
   check_copied(l1_entries_to_check, true);
   check_copied(l2_entries_to_check, false);
   if (result.corruptions_fixed > 0 || result.leaks_fixed > 0) {
-    // The tables changed underneath the caches.
+    // The tables changed underneath the caches (repaired refcounts of a
+    // lazy-refcounts image are only in the cache: write them first).
+    write_back_refcounts();
     l2_cache_.clear();
     refcount_block_cache_.clear();
     std::vector<uint8_t> bytes(uint64_t{header_.l1_size} * 8);

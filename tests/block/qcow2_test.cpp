@@ -566,3 +566,29 @@ TEST_CASE("qcow2: lazy refcounts defer refcount writes under the dirty bit, and 
   CHECK(read_all(*image, 0, 3 << 20) == expected);
   require_clean(*image);
 }
+
+TEST_CASE("qcow2: check -r on a lazy-refcounts image writes its repaired refcounts", "[block][qcow2]") {
+  // Regression: the repair changed refcounts through the lazy cache and
+  // then dropped the cache, losing them.
+  TempDir dir;
+  create_qcow2(dir.file("a.qcow2"), {.size_bytes = 1 << 20, .lazy_refcounts = true});
+  {
+    auto image = open_rw(dir.file("a.qcow2"));
+    image->write(0, pattern(65536, 41));
+  }
+  auto bytes = vireo::test::read_file(dir.file("a.qcow2"));
+  bytes.resize(8 * 65536);
+  bytes[0x20000 + 6 * 2 + 1] = 1;  // cluster 6, after the data cluster: leaked
+  vireo::test::write_file(dir.file("a.qcow2"), bytes);
+  {
+    auto image = open_rw(dir.file("a.qcow2"));
+    Qcow2CheckResult result = image->check(Qcow2Repair::Leaks);
+    CHECK(result.leaks == 1);
+    CHECK(result.leaks_fixed == 1);
+    require_clean(*image);
+  }
+  auto image = open_rw(dir.file("a.qcow2"));
+  CHECK((image->header().incompatible_features & kIncompatDirty) == 0);
+  require_clean(*image);
+  CHECK(read_all(*image, 0, 65536) == pattern(65536, 41));
+}
