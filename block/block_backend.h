@@ -37,6 +37,15 @@ class BlockBackend {
   // [offset, offset + data.size()) must lie inside size_bytes(); callers
   // check guest requests before they get here (a BlockError otherwise).
   virtual void read(uint64_t offset, std::span<uint8_t> data) = 0;
+  // Reads consecutive bytes from `offset` into `pieces` in order (a
+  // device's scatter list). The default reads piece by piece; formats
+  // override it to read a contiguous host range with one preadv.
+  virtual void readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) {
+    for (std::span<uint8_t> piece : pieces) {
+      read(offset, piece);
+      offset += piece.size();
+    }
+  }
   virtual void write(uint64_t offset, std::span<const uint8_t> data) = 0;
   virtual void flush() = 0;
   // The range may read back as anything afterwards (it usually reads as

@@ -3,10 +3,12 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -86,6 +88,53 @@ void HostFile::read_plain(uint64_t offset, std::span<uint8_t> data) const {
       return;
     }
     done += static_cast<size_t>(n);
+  }
+}
+
+void HostFile::readv_at(uint64_t offset, std::span<const std::span<uint8_t>> pieces) const {
+  if (direct_) {
+    for (std::span<uint8_t> piece : pieces) {
+      read_at(offset, piece);
+      offset += piece.size();
+    }
+    return;
+  }
+  // preadv takes at most IOV_MAX buffers; a short transfer (a signal, the
+  // end of the file) resumes from the piece where it stopped.
+  std::vector<iovec> vectors;
+  size_t next = 0;        // first piece not fully read
+  uint64_t skip = 0;      // bytes of that piece already read
+  while (next < pieces.size()) {
+    vectors.clear();
+    for (size_t i = next; i < pieces.size() && vectors.size() < IOV_MAX; ++i) {
+      uint64_t from = i == next ? skip : 0;
+      vectors.push_back({pieces[i].data() + from, pieces[i].size() - from});
+    }
+    ssize_t n = preadv(fd_, vectors.data(), static_cast<int>(vectors.size()), static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw BlockError(with_errno("read from '" + path_ + "' failed", errno));
+    if (n == 0) {  // past the end of the file: the rest reads as zeroes
+      for (size_t i = next; i < pieces.size(); ++i) {
+        std::fill(pieces[i].begin() + static_cast<ptrdiff_t>(i == next ? skip : 0), pieces[i].end(), uint8_t{0});
+      }
+      return;
+    }
+    offset += static_cast<uint64_t>(n);
+    uint64_t left = static_cast<uint64_t>(n);
+    while (left > 0) {
+      uint64_t rest = pieces[next].size() - skip;
+      if (left < rest) {
+        skip += left;
+        break;
+      }
+      left -= rest;
+      skip = 0;
+      ++next;
+    }
+    while (next < pieces.size() && pieces[next].size() == skip) {  // empty pieces
+      skip = 0;
+      ++next;
+    }
   }
 }
 

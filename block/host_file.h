@@ -35,6 +35,9 @@ class HostFile {
 
   // Reads past the end of the file read as zeroes.
   void read_at(uint64_t offset, std::span<uint8_t> data) const;
+  // Reads consecutive bytes from `offset` into `pieces`, with preadv(2)
+  // when the file is not O_DIRECT (else piece by piece through read_at).
+  void readv_at(uint64_t offset, std::span<const std::span<uint8_t>> pieces) const;
   void write_at(uint64_t offset, std::span<const uint8_t> data);
   void flush();
   void truncate(uint64_t size_bytes);

@@ -49,6 +49,7 @@ Qcow2Image::Qcow2Image(HostFile file, Qcow2Header header, CacheMode cache, std::
     throw BlockError("qcow2: Image is corrupt; cannot be opened read/write");
   }
   if (header_.incompatible_features & kIncompatDirty) repair_dirty_image();
+  lazy_refcounts_ = header_.version >= 3 && (header_.compatible_features & kCompatLazyRefcounts);
   if (header_.autoclear_features != 0 && header_.version == 3) {
     // Autoclear features (bitmaps, raw external data) describe data this
     // driver does not keep up to date: clearing the bits tells the next
@@ -56,6 +57,18 @@ Qcow2Image::Qcow2Image(HostFile file, Qcow2Header header, CacheMode cache, std::
     header_.autoclear_features = 0;
     uint8_t zero[8] = {};
     file_.write_at(kHeaderAutoclearFeatures, zero);
+  }
+}
+
+Qcow2Image::~Qcow2Image() {
+  if (!dirty_bit_set_) return;
+  // A clean close: the deferred refcounts on disk, then the bit cleared.
+  // If this fails the bit stays set and the next writable open recounts.
+  try {
+    write_back_refcounts();
+    set_dirty_bit(false);
+  } catch (const BlockError& e) {
+    log_warning(std::string("qcow2: leaving '") + file_.path() + "' marked dirty: " + e.what());
   }
 }
 
@@ -232,37 +245,84 @@ void Qcow2Image::read_cluster_bytes(uint64_t guest_offset, uint64_t entry, std::
   }
 }
 
+Qcow2Image::ReadExtent Qcow2Image::read_extent(uint64_t position, uint64_t max_bytes) {
+  std::shared_ptr<L2Table> table = l2_for_read(position);
+  uint64_t index = (position / cluster_size_) % l2_entries();
+  uint64_t entry = table ? table->entries[index] : 0;
+  Qcow2ClusterKind kind = classify(entry);
+  // Coalesce following clusters read the same way: contiguous host
+  // clusters in one read, unallocated and zero runs in one step.
+  uint64_t run = std::min<uint64_t>(cluster_size_ - position % cluster_size_, max_bytes);
+  if (kind != Qcow2ClusterKind::Compressed) {
+    uint64_t next_host = (entry & kEntryOffsetMask) + cluster_size_;
+    for (uint64_t i = index + 1; i < l2_entries() && run < max_bytes; ++i) {
+      uint64_t next = table ? table->entries[i] : 0;
+      if (classify(next) != kind) break;
+      if (kind == Qcow2ClusterKind::Normal) {
+        if ((next & kEntryOffsetMask) != next_host) break;
+        next_host += cluster_size_;
+      }
+      run += std::min<uint64_t>(cluster_size_, max_bytes - run);
+    }
+  }
+  return {kind, entry, run};
+}
+
+void Qcow2Image::read_extent_bytes(uint64_t position, const ReadExtent& extent, std::span<uint8_t> out) {
+  if (extent.kind == Qcow2ClusterKind::Unallocated) {
+    read_from_backing(position, out);
+  } else {
+    read_cluster_bytes(position, extent.entry, out);  // a Normal run reads contiguously
+  }
+}
+
 void Qcow2Image::read(uint64_t offset, std::span<uint8_t> data) {
   check_range(offset, data.size());
   uint64_t done = 0;
   while (done < data.size()) {
-    uint64_t position = offset + done;
-    std::shared_ptr<L2Table> table = l2_for_read(position);
-    uint64_t index = (position / cluster_size_) % l2_entries();
-    uint64_t entry = table ? table->entries[index] : 0;
-    Qcow2ClusterKind kind = classify(entry);
-    // Coalesce following clusters read the same way: contiguous host
-    // clusters in one read, unallocated and zero runs in one step.
-    uint64_t run = std::min<uint64_t>(cluster_size_ - position % cluster_size_, data.size() - done);
-    if (kind != Qcow2ClusterKind::Compressed) {
-      uint64_t next_host = (entry & kEntryOffsetMask) + cluster_size_;
-      for (uint64_t i = index + 1; i < l2_entries() && done + run < data.size(); ++i) {
-        uint64_t next = table ? table->entries[i] : 0;
-        if (classify(next) != kind) break;
-        if (kind == Qcow2ClusterKind::Normal) {
-          if ((next & kEntryOffsetMask) != next_host) break;
-          next_host += cluster_size_;
-        }
-        run += std::min<uint64_t>(cluster_size_, data.size() - done - run);
+    ReadExtent extent = read_extent(offset + done, data.size() - done);
+    read_extent_bytes(offset + done, extent, data.subspan(done, extent.bytes));
+    done += extent.bytes;
+  }
+}
+
+void Qcow2Image::readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) {
+  uint64_t remaining = 0;
+  for (std::span<uint8_t> piece : pieces) remaining += piece.size();
+  check_range(offset, remaining);
+  std::vector<std::span<uint8_t>> parts;
+  size_t next = 0;    // the piece being filled
+  uint64_t skip = 0;  // bytes of it already filled
+  uint64_t position = offset;
+  while (remaining > 0) {
+    ReadExtent extent = read_extent(position, remaining);
+    // The parts of the pieces that this extent fills.
+    parts.clear();
+    for (uint64_t need = extent.bytes; need > 0 || (next < pieces.size() && pieces[next].size() == skip);) {
+      uint64_t take = std::min(need, pieces[next].size() - skip);
+      if (take > 0) parts.push_back(pieces[next].subspan(skip, take));
+      skip += take;
+      need -= take;
+      if (skip == pieces[next].size()) {
+        ++next;
+        skip = 0;
       }
     }
-    std::span<uint8_t> out = data.subspan(done, run);
-    if (kind == Qcow2ClusterKind::Unallocated) {
-      read_from_backing(position, out);
+    if (extent.kind == Qcow2ClusterKind::Normal) {
+      // One preadv for a run of contiguous host clusters, however the
+      // device's buffers are scattered.
+      uint64_t host = extent.entry & kEntryOffsetMask;
+      if (host % cluster_size_ != 0) corrupt("data cluster offset " + hex(host) + " is not cluster aligned");
+      file_.readv_at(host + position % cluster_size_, parts);
     } else {
-      read_cluster_bytes(position, entry, out);  // a Normal run reads contiguously
+      uint64_t at = position;
+      for (std::span<uint8_t> part : parts) {
+        read_extent_bytes(at, extent, part);
+        at += part.size();
+      }
     }
-    done += run;
+    position += extent.bytes;
+    remaining -= extent.bytes;
   }
 }
 
@@ -494,6 +554,9 @@ void Qcow2Image::write_zeroes(uint64_t offset, uint64_t length) {
 }
 
 void Qcow2Image::flush() {
+  // Deferred refcounts reach the file on a guest flush, as QEMU writes its
+  // refcount cache back there; the dirty bit stays until the close.
+  write_back_refcounts();
   if (cache_ == CacheMode::Unsafe) return;
   file_.flush();
 }

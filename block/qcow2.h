@@ -12,6 +12,8 @@
 //   - a reference is removed before the refcount it held is decremented.
 // The host page cache keeps these writes in order across a process kill;
 // across a host crash only what a flush() reached the disk is kept.
+// With lazy refcounts the first rule is relaxed under the dirty bit (see
+// lazy_refcounts_).
 //
 // Thread: one I/O thread owns the object (see BlockBackend); no locks.
 #pragma once
@@ -23,6 +25,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "block/block_backend.h"
@@ -85,10 +88,13 @@ class Qcow2Image final : public BlockBackend {
  public:
   // `backing` is the already opened backing image, if the header names one.
   Qcow2Image(HostFile file, Qcow2Header header, CacheMode cache, std::unique_ptr<BlockBackend> backing);
+  // Writes back deferred refcounts and clears the dirty bit (lazy refcounts).
+  ~Qcow2Image() override;
 
   uint64_t size_bytes() const override { return header_.size_bytes; }
   bool read_only() const override { return file_.read_only(); }
   void read(uint64_t offset, std::span<uint8_t> data) override;
+  void readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
   void flush() override;
   void discard(uint64_t offset, uint64_t length) override;
@@ -159,7 +165,16 @@ class Qcow2Image final : public BlockBackend {
   std::pair<std::shared_ptr<L2Table>, uint64_t> writable_l2(uint64_t l1_index);
   void write_l2_entries(uint64_t l2_offset, const L2Table& table, uint64_t first, uint64_t count);
 
-  // Reading clusters.
+  // Reading clusters. A ReadExtent is a run of guest bytes that reads one
+  // way: unallocated, zero, one compressed cluster, or normal clusters
+  // contiguous on the host (`entry` is the first cluster's L2 entry).
+  struct ReadExtent {
+    Qcow2ClusterKind kind;
+    uint64_t entry;
+    uint64_t bytes;
+  };
+  ReadExtent read_extent(uint64_t position, uint64_t max_bytes);
+  void read_extent_bytes(uint64_t position, const ReadExtent& extent, std::span<uint8_t> out);
   void read_cluster_bytes(uint64_t guest_offset, uint64_t entry, std::span<uint8_t> out);
   void read_from_backing(uint64_t guest_offset, std::span<uint8_t> out);
   void decompress_cluster(uint64_t entry, std::span<uint8_t> out);
@@ -188,6 +203,13 @@ class Qcow2Image final : public BlockBackend {
   uint64_t bump_clusters(uint64_t count);
   void free_clusters(uint64_t first, uint64_t count);
   void repair_dirty_image();
+  // Lazy refcounts: a refcount block changed in memory only, and the
+  // header's dirty bit that says so on disk.
+  void defer_refcount_block(uint64_t block_offset);
+  void write_back_refcount_block(uint64_t block_offset);
+  void write_back_refcounts();
+  void set_dirty_bit(bool dirty);
+  void evict_one_refcount_block();
 
   // Snapshot helpers.
   // Adds `delta` to the refcount of every L2 table and data cluster the
@@ -210,6 +232,16 @@ class Qcow2Image final : public BlockBackend {
   uint64_t host_end_cluster_ = 0;             // first cluster past everything allocated
   uint64_t free_hint_cluster_ = 0;            // no free cluster below this one
   bool growing_refcount_table_ = false;
+  // Lazy refcounts (qcow2.txt, compatible feature bit 0), as QEMU uses
+  // them: refcount block updates stay in the cache until a flush, an
+  // eviction or the close; before the first such update the header's dirty
+  // bit is set (and flushed), so that an image left behind by a crash has
+  // its refcounts rebuilt when opened writable (repair_dirty_image()).
+  // Only the refcount blocks' contents are deferred: new refcount blocks
+  // and the refcount table are still written through.
+  bool lazy_refcounts_ = false;
+  bool dirty_bit_set_ = false;
+  std::unordered_set<uint64_t> dirty_refcount_blocks_;
 
   std::unordered_map<uint64_t, std::shared_ptr<L2Table>> l2_cache_;
   std::unordered_map<uint64_t, std::vector<uint8_t>> refcount_block_cache_;

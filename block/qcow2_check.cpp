@@ -24,6 +24,8 @@ constexpr uint64_t kSnapshotFixedBytes = 40;
 }  // namespace
 
 Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
+  // Deferred refcounts first: the repair below works on the file.
+  write_back_refcounts();
   Qcow2CheckResult result;
   const uint64_t file_bytes = file_.size_bytes();
   const uint64_t file_clusters = (file_bytes + cluster_size_ - 1) / cluster_size_;
@@ -211,7 +213,9 @@ Qcow2CheckResult Qcow2Image::check(Qcow2Repair repair) {
   check_copied(l1_entries_to_check, true);
   check_copied(l2_entries_to_check, false);
   if (result.corruptions_fixed > 0 || result.leaks_fixed > 0) {
-    // The tables changed underneath the caches.
+    // The tables changed underneath the caches (repaired refcounts of a
+    // lazy-refcounts image are only in the cache: write them first).
+    write_back_refcounts();
     l2_cache_.clear();
     refcount_block_cache_.clear();
     std::vector<uint8_t> bytes(uint64_t{header_.l1_size} * 8);

@@ -51,9 +51,7 @@ std::vector<uint8_t>* Qcow2Image::load_refcount_block(uint64_t block_offset) {
   }
   std::vector<uint8_t> block(cluster_size_);
   file_.read_at(block_offset, block);
-  if (refcount_block_cache_.size() >= refcount_cache_capacity_) {
-    refcount_block_cache_.erase(refcount_block_cache_.begin());
-  }
+  if (refcount_block_cache_.size() >= refcount_cache_capacity_) evict_one_refcount_block();
   return &(refcount_block_cache_[block_offset] = std::move(block));
 }
 
@@ -86,9 +84,7 @@ uint64_t Qcow2Image::ensure_refcount_block(uint64_t table_index) {
   bool counts_itself = block_cluster / refcount_block_entries() == table_index;
   if (counts_itself) set_refcount_entry(block, block_cluster % refcount_block_entries(), 1);
   file_.write_at(block_cluster * cluster_size_, block);
-  if (refcount_block_cache_.size() >= refcount_cache_capacity_) {
-    refcount_block_cache_.erase(refcount_block_cache_.begin());
-  }
+  if (refcount_block_cache_.size() >= refcount_cache_capacity_) evict_one_refcount_block();
   refcount_block_cache_[block_cluster * cluster_size_] = std::move(block);
   if (!counts_itself) update_refcounts(block_cluster, 1, +1);
 
@@ -169,7 +165,11 @@ void Qcow2Image::update_refcounts(uint64_t first, uint64_t count, int64_t delta,
     }
     uint64_t first_byte = (index << header_.refcount_order) / 8;
     uint64_t end_byte = (((index + n) << header_.refcount_order) + 7) / 8;
-    file_.write_at(block_offset + first_byte, std::span(block.data() + first_byte, end_byte - first_byte));
+    if (lazy_refcounts_) {
+      defer_refcount_block(block_offset);
+    } else {
+      file_.write_at(block_offset + first_byte, std::span(block.data() + first_byte, end_byte - first_byte));
+    }
     cluster += n;
   }
   for (uint64_t cluster : freed) {
@@ -212,6 +212,44 @@ uint64_t Qcow2Image::allocate_clusters(uint64_t count) {
   free_hint_cluster_ = first_free == run_start ? run_start + count : first_free;
   update_refcounts(run_start, count, +1);
   return run_start * cluster_size_;
+}
+
+void Qcow2Image::evict_one_refcount_block() {
+  auto victim = refcount_block_cache_.begin();
+  if (dirty_refcount_blocks_.count(victim->first)) write_back_refcount_block(victim->first);
+  refcount_block_cache_.erase(victim);
+}
+
+void Qcow2Image::set_dirty_bit(bool dirty) {
+  // As QEMU (qcow2_mark_dirty/clean): flush what came before, switch the
+  // bit, flush again, so the bit never reaches the disk out of order with
+  // the refcounts it vouches for.
+  file_.flush();
+  if (dirty) {
+    header_.incompatible_features |= kIncompatDirty;
+  } else {
+    header_.incompatible_features &= ~kIncompatDirty;
+  }
+  uint8_t bits[8];
+  store_be(bits, 8, header_.incompatible_features);
+  file_.write_at(kHeaderIncompatibleFeatures, bits);
+  file_.flush();
+  dirty_bit_set_ = dirty;
+}
+
+void Qcow2Image::defer_refcount_block(uint64_t block_offset) {
+  if (!dirty_bit_set_) set_dirty_bit(true);
+  dirty_refcount_blocks_.insert(block_offset);
+}
+
+void Qcow2Image::write_back_refcount_block(uint64_t block_offset) {
+  auto found = refcount_block_cache_.find(block_offset);
+  if (found != refcount_block_cache_.end()) file_.write_at(block_offset, found->second);
+  dirty_refcount_blocks_.erase(block_offset);
+}
+
+void Qcow2Image::write_back_refcounts() {
+  while (!dirty_refcount_blocks_.empty()) write_back_refcount_block(*dirty_refcount_blocks_.begin());
 }
 
 void Qcow2Image::free_clusters(uint64_t first, uint64_t count) { update_refcounts(first, count, -1); }

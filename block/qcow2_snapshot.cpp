@@ -61,6 +61,7 @@ std::vector<uint64_t> Qcow2Image::read_l1(uint64_t offset, uint32_t entries) {
 }
 
 void Qcow2Image::reload_tables() {
+  write_back_refcounts();
   l2_cache_.clear();
   refcount_block_cache_.clear();
   l1_table_ = read_l1(header_.l1_table_offset, header_.l1_size);

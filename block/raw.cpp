@@ -23,6 +23,13 @@ void RawImage::read(uint64_t offset, std::span<uint8_t> data) {
   file_.read_at(offset, data);
 }
 
+void RawImage::readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) {
+  uint64_t length = 0;
+  for (std::span<uint8_t> piece : pieces) length += piece.size();
+  check_range(offset, length);
+  file_.readv_at(offset, pieces);
+}
+
 void RawImage::write(uint64_t offset, std::span<const uint8_t> data) {
   check_writable();
   check_range(offset, data.size());

@@ -13,6 +13,7 @@ class RawImage final : public BlockBackend {
   uint64_t size_bytes() const override { return size_bytes_; }
   bool read_only() const override { return file_.read_only(); }
   void read(uint64_t offset, std::span<uint8_t> data) override;
+  void readv(uint64_t offset, std::span<const std::span<uint8_t>> pieces) override;
   void write(uint64_t offset, std::span<const uint8_t> data) override;
   void flush() override;
   void discard(uint64_t offset, uint64_t length) override;

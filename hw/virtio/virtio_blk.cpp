@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 namespace vireo {
 
@@ -143,9 +144,12 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
       const uint64_t length = chain.writable_bytes - 1;
       if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
       bytes = length;
-      visit_stream(memory, chain, true, 0, length, [&](std::span<uint8_t> piece, uint64_t at) {
-        backend_->read(sector * kSectorSize + at, piece);
-      });
+      // The whole scatter list in one call: a 1 MiB read of a guest's
+      // user pages is 256 pieces, one preadv instead of 256 preads.
+      std::vector<std::span<uint8_t>> pieces;
+      visit_stream(memory, chain, true, 0, length,
+                   [&](std::span<uint8_t> piece, uint64_t) { pieces.push_back(piece); });
+      backend_->readv(sector * kSectorSize, pieces);
       // The count is at most the chain's writable bytes, which fit in 32
       // bits per buffer but not summed: report what fits.
       written = static_cast<uint32_t>(std::min<uint64_t>(length, UINT32_MAX - 1));

@@ -53,3 +53,15 @@ TEST_CASE("raw: write_zeroes and read-only", "[block][raw]") {
   std::vector<uint8_t> one(1, 0);
   CHECK_THROWS_AS(image->write(0, one), BlockError);
 }
+
+TEST_CASE("raw: readv into a scatter list of more than IOV_MAX pieces reads what read does", "[block][raw]") {
+  vireo::test::TempDir dir;
+  auto bytes = pattern(12 << 20, 5);
+  vireo::test::write_file(dir.file("a.raw"), bytes);
+  auto image = open_block_backend({.path = dir.file("a.raw"), .format = "raw"});
+  std::vector<uint8_t> out(bytes.size() - 777);
+  auto pieces = vireo::test::scatter(out);
+  REQUIRE(pieces.size() > 1024);  // more than one preadv call
+  image->readv(777, pieces);
+  CHECK(std::equal(out.begin(), out.end(), bytes.begin() + 777));
+}

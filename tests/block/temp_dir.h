@@ -2,9 +2,12 @@
 // test ends.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +46,20 @@ inline std::vector<uint8_t> pattern(size_t bytes, uint32_t seed) {
     byte = static_cast<uint8_t>(state >> 16);
   }
   return out;
+}
+
+// Splits `out` into pieces of uneven sizes (some empty, some odd), as a
+// guest's scatter list may be.
+inline std::vector<std::span<uint8_t>> scatter(std::vector<uint8_t>& out) {
+  std::vector<std::span<uint8_t>> pieces;
+  const size_t sizes[] = {4096, 0, 1, 511, 3000, 4096, 65536, 7, 0, 12345};
+  size_t at = 0;
+  for (size_t i = 0; at < out.size(); ++i) {
+    size_t n = std::min(sizes[i % std::size(sizes)], out.size() - at);
+    pieces.push_back(std::span(out).subspan(at, n));
+    at += n;
+  }
+  return pieces;
 }
 
 }  // namespace vireo::test
