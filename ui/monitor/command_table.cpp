@@ -13,6 +13,37 @@ const char* param_type_name(ParamType type) {
   return "any";
 }
 
+namespace qapi {
+
+QapiType builtin(std::string name) {
+  QapiType t;
+  t.builtin = std::move(name);
+  return t;
+}
+
+QapiType object(std::vector<QapiMember> members) {
+  QapiType t;
+  t.kind = QapiType::Kind::Object;
+  t.members = std::move(members);
+  return t;
+}
+
+QapiType list(QapiType element) {
+  QapiType t;
+  t.kind = QapiType::Kind::Array;
+  t.element.push_back(std::move(element));
+  return t;
+}
+
+QapiType enumeration(std::vector<std::string> values) {
+  QapiType t;
+  t.kind = QapiType::Kind::Enum;
+  t.values = std::move(values);
+  return t;
+}
+
+}  // namespace qapi
+
 namespace {
 
 bool has_type(const Json& value, ParamType type) {
