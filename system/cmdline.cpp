@@ -130,8 +130,22 @@ void parse_memory(CommandLine& cl, const std::string& arg) {
   cl.config.ram_size_given = true;
 }
 
-// The pc machine's CPU limit (QEMU's pc-i440fx: 255, the xAPIC ID space).
-constexpr uint64_t kPcMaxCpus = 255;
+// The machine table's entry for VmConfig::machine_type ("pc", "none").
+const MachineTypeInfo& machine_info(const std::string& machine) {
+  for (const MachineTypeInfo& m : machine_type_info()) {
+    if (m.machine == machine) return m;
+  }
+  return machine_type_info().front();
+}
+
+// QEMU's words when -smp asks for more CPUs than the machine takes; it
+// checks once the whole line is read, so -smp and -machine may come in
+// either order.
+[[noreturn]] void too_many_cpus(uint64_t max_cpus, const std::string& machine) {
+  const MachineTypeInfo& info = machine_info(machine);
+  throw Error("Invalid SMP CPUs " + std::to_string(max_cpus) + ". The max CPUs supported by machine '" + info.name +
+              "' is " + std::to_string(info.cpu_max));
+}
 
 // QEMU 7.2's topology rules (hw/core/machine-smp.c, smp_parse) for a machine
 // that has dies but not clusters and, like every machine type since 6.2,
@@ -202,11 +216,9 @@ void parse_smp(CommandLine& cl, const std::string& arg) {
                 " == maxcpus (" + std::to_string(max_cpus) + ") < smp_cpus (" +
                 std::to_string(cpus) + ")");
   }
-  if (max_cpus > kPcMaxCpus) {
-    throw Error("Invalid SMP CPUs " + std::to_string(max_cpus) +
-                ". The max CPUs supported by machine 'pc' is " + std::to_string(kPcMaxCpus));
-  }
-  // Every value is now at most kPcMaxCpus.
+  // More than any machine takes (checked against this one at the end).
+  if (max_cpus > UINT32_MAX) too_many_cpus(max_cpus, cl.config.machine_type);
+  // Every value is now at most max_cpus.
   auto narrow = [](uint64_t v) { return static_cast<unsigned>(v); };
   cl.config.smp = {narrow(cpus), narrow(sockets), narrow(dies), narrow(cores), narrow(threads),
                    narrow(max_cpus)};
@@ -631,6 +643,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   // stands on the line; a drive's own snapshot=off still wins.
   for (DriveSpec& drive : cl.config.drives) {
     if (cl.config.snapshot_all && !drive.snapshot_given) drive.snapshot = true;
+  }
+  if (cl.config.smp.max_cpus > machine_info(cl.config.machine_type).cpu_max) {
+    too_many_cpus(cl.config.smp.max_cpus, cl.config.machine_type);
   }
   if (cl.config.kernel_path.empty() && !cl.config.initrd_path.empty()) {
     throw Error("-initrd only allowed with -kernel option");

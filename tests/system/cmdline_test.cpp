@@ -127,8 +127,12 @@ TEST_CASE("-smp: impossible topologies are refused with QEMU's wording", "[cmdli
   CHECK(error_of({"-smp", "4,maxcpus=2"}) ==
         "-smp 4,maxcpus=2: Invalid CPU topology: maxcpus must be equal to or greater than smp: "
         "sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)");
-  CHECK(error_of({"-smp", "2000"}) ==
-        "-smp 2000: Invalid SMP CPUs 2000. The max CPUs supported by machine 'pc' is 255");
+  // Checked once the line is read, without the option's prefix, as QEMU.
+  CHECK(error_of({"-smp", "2000"}) == "Invalid SMP CPUs 2000. The max CPUs supported by machine 'pc-i440fx-7.2' is 255");
+  CHECK(error_of({"-smp", "2", "-M", "none"}) == "Invalid SMP CPUs 2. The max CPUs supported by machine 'none' is 1");
+  CHECK(parse({"-smp", "255"}).config.smp.cpus == 255);
+  CHECK(error_of({"-smp", "maxcpus=5000000000"}) ==
+        "-smp maxcpus=5000000000: Parameter 'smp.maxcpus' expects uint32_t");
   CHECK(error_of({"-smp", "x"}) == "-smp x: Parameter 'smp.cpus' expects integer");
   CHECK(error_of({"-smp", "2,cores=y"}) == "-smp 2,cores=y: Parameter 'smp.cores' expects integer");
   CHECK(error_of({"-smp", "4,foo=1"}) == "-smp 4,foo=1: Parameter 'smp.foo' is unexpected");

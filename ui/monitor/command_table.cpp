@@ -59,7 +59,12 @@ bool has_type(const Json& value, ParamType type) {
 
 }  // namespace
 
-void CommandTable::add(Command command) { commands_.push_back(std::move(command)); }
+void CommandTable::add(Command command) {
+  // A name twice would be listed twice by query-commands and
+  // query-qmp-schema, which clients (libvirt) index by name.
+  if (find(command.name) != nullptr) throw std::logic_error("QMP command '" + command.name + "' registered twice");
+  commands_.push_back(std::move(command));
+}
 
 const Command* CommandTable::find(const std::string& name) const {
   for (const Command& c : commands_) {

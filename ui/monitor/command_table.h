@@ -93,6 +93,7 @@ struct Command {
 
 class CommandTable {
  public:
+  // Throws std::logic_error if a command of that name is already there.
   void add(Command command);
   const Command* find(const std::string& name) const;
   const std::vector<Command>& commands() const { return commands_; }
