@@ -1,10 +1,32 @@
 #include "machine/none.h"
 
+#include "system/device_catalog.h"
 #include "util/error.h"
 
 namespace vireo {
 
+namespace {
+
+// What QEMU's none machine refuses: it has no bus a device could plug
+// into and no loader for -kernel. -bios is ignored, as QEMU ignores it.
+void check_nothing_to_attach(const VmConfig& config) {
+  for (const DriveSpec& drive : config.drives) {
+    if (drive.interface == "virtio") {
+      throw Error(drive.option_text + ": No 'PCI' bus found for device 'virtio-blk-pci'");
+    }
+  }
+  for (const DeviceSpec& device : config.devices) {
+    const DeviceTypeInfo* type = find_device_type(device.driver);
+    const std::string bus = type != nullptr && type->bus.rfind("isa", 0) == 0 ? "ISA" : "PCI";
+    throw Error(device.option_text + ": No '" + bus + "' bus found for device '" + device.driver + "'");
+  }
+  if (!config.kernel_path.empty()) throw Error("The -kernel parameter is not supported by the none machine");
+}
+
+}  // namespace
+
 NoneMachine::NoneMachine(const VmConfig& config) : config_(config) {
+  check_nothing_to_attach(config_);
   if (config_.ram_size_given) {
     // QEMU's none machine: its RAM region "ram" at address 0, nothing else.
     uint8_t* ram = memory_.allocate("ram", config_.ram_bytes);

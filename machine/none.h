@@ -5,6 +5,8 @@
 // (query-kvm reports which) and follows the monitor's run states
 // (prelaunch, cont, stop, quit, system_reset) with nothing behind them.
 //
+// -device and -drive if=virtio are refused (no bus, QEMU's words), and so is
+// -kernel; -bios and -serial are accepted and unused, as in QEMU.
 // A deliberate difference: QEMU creates one CPU when -cpu is given; vireo
 // creates none, as there is no memory or firmware it could run.
 //

@@ -67,14 +67,15 @@ void set_accelerators(VmConfig& config, const std::string& list) {
   }
 }
 
+const MachineTypeInfo& machine_info(const std::string& machine);
+
 void parse_machine(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "type");
-  check_option_keys(kv, "machine");
+  if (auto type = kv.get("type"); type && (*type == "help" || *type == "?")) {
+    cl.action = CommandLine::Action::ListMachines;
+    return;
+  }
   if (auto type = kv.get("type")) {
-    if (*type == "help" || *type == "?") {
-      cl.action = CommandLine::Action::ListMachines;
-      return;
-    }
     const MachineTypeInfo* machine = nullptr;
     for (const MachineTypeInfo& m : machine_type_info()) {
       if (m.name == *type || m.alias == *type) machine = &m;
@@ -82,6 +83,13 @@ void parse_machine(CommandLine& cl, const std::string& arg) {
     // QEMU prints the hint on a second line; one line is easier to read in logs.
     if (machine == nullptr) throw Error("unsupported machine type '" + *type + "' (-machine help lists them)");
     cl.config.machine_type = machine->machine;
+  }
+  // Other keys are the machine's properties; QEMU names an unknown one
+  // by the machine's QOM type.
+  for (const KeyValue& item : kv.items()) {
+    if (!option_takes_key("machine", item.key)) {
+      throw Error("Property '" + machine_info(cl.config.machine_type).name + "-machine." + item.key + "' not found");
+    }
   }
   if (auto accel = kv.get("accel")) set_accelerators(cl.config, *accel);
 }

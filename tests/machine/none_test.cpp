@@ -82,3 +82,21 @@ TEST_CASE("none machine: -S, cont, stop, system_reset, quit and their events", "
   std::lock_guard lock(events_mutex);
   CHECK(events == std::vector<std::string>{"RESUME", "STOP", "RESET:host-qmp-system-reset", "SHUTDOWN:host-qmp-quit"});
 }
+
+TEST_CASE("none machine: no bus for devices or disks, no -kernel (QEMU's words)", "[machine][none]") {
+  VmConfig config = none_config();
+  config.devices.push_back({"-device isa-debug-exit", "isa-debug-exit", KeyValueList::parse("isa-debug-exit", "driver")});
+  CHECK_THROWS_WITH(NoneMachine(config), "-device isa-debug-exit: No 'ISA' bus found for device 'isa-debug-exit'");
+  config = none_config();
+  DriveSpec drive;
+  drive.option_text = "-drive file=d.img,if=virtio";
+  drive.file = "d.img";
+  config.drives.push_back(drive);
+  CHECK_THROWS_WITH(NoneMachine(config), "-drive file=d.img,if=virtio: No 'PCI' bus found for device 'virtio-blk-pci'");
+  config = none_config();
+  config.kernel_path = "/boot/vmlinuz";
+  CHECK_THROWS_WITH(NoneMachine(config), "The -kernel parameter is not supported by the none machine");
+  config = none_config();
+  config.bios_path = "/nonexistent/bios.bin";  // ignored, as QEMU ignores it
+  CHECK_NOTHROW(NoneMachine(config));
+}

@@ -297,7 +297,8 @@ TEST_CASE("-daemonize with -nographic: only without default devices (QEMU's rule
 TEST_CASE("unknown machines, CPUs, devices and char drivers are named", "[cmdline]") {
   CHECK(error_of({"-M", "foo"}) ==
         "-M foo: unsupported machine type 'foo' (-machine help lists them)");
-  CHECK(error_of({"-machine", "pc,foo=bar"}) == "-machine pc,foo=bar: Invalid parameter 'foo'");
+  CHECK(error_of({"-machine", "pc,foo=bar"}) == "-machine pc,foo=bar: Property 'pc-i440fx-7.2-machine.foo' not found");
+  CHECK(error_of({"-machine", "none,foo=bar"}) == "-machine none,foo=bar: Property 'none-machine.foo' not found");
   CHECK(error_of({"-cpu", "foo"}) == "-cpu foo: unable to find CPU model 'foo'");
   CHECK(parse({"-cpu", "max"}).config.cpu_model == "max");
   CHECK(error_of({"-device", "foo"}) == "-device foo: 'foo' is not a valid device model name");
