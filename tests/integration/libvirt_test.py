@@ -102,15 +102,7 @@ def check_capability_cache(lv, results, ctx):
 def check_probe_left_nothing(lv, results, ctx):
     """The probe process ends: libvirt kills it once it has asked (SIGTERM,
     or SIGKILL after a grace period), so no vireo stays behind."""
-    leftover = []
-    for pid in lv.namespace_pids():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and argv[0].decode(errors="replace") == ctx.vireo:
-            leftover.append(pid)
+    leftover = vireo_pids(lv, ctx)
     results.check(not leftover, "no vireo process is left after the probe", f"pids: {leftover}")
 
 
@@ -139,8 +131,56 @@ def check_capabilities(lv, results, ctx):
                   "virsh capabilities works", r.describe()[:2000])
 
 
+def vireo_pids(lv, ctx):
+    pids = []
+    for pid in lv.namespace_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
+        except OSError:
+            continue
+        if argv0 == ctx.vireo:
+            pids.append(pid)
+    return pids
+
+
+def check_refusal_is_clear(lv, results, ctx):
+    """A domain with a device vireo does not have (an i6300esb watchdog):
+    vireo refuses its command line with one line naming the culprit,
+    libvirt reports that line, and nothing is left running or hanging."""
+    name = "vireo-refused"
+    xml = f"""<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>{ctx.vireo}</emulator>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+    <watchdog model='i6300esb' action='reset'/>
+  </devices>
+</domain>
+"""
+    defined = lv.virsh_input(["define", "/dev/stdin"], xml, timeout=120)
+    if not results.check(defined.returncode == 0, "refusal: a domain naming vireo is defined", defined.describe()):
+        return
+    started = lv.virsh("start", name, timeout=120)
+    error = started.stderr.decode(errors="replace")
+    results.check(started.returncode == 1 and "vireo: " in error,
+                  "refusal: virsh start fails with vireo's own message", started.describe())
+    log_lines = [l for l in lv.domain_log(name).split("\n") if l.startswith("vireo: ")]
+    results.check(len(log_lines) == 1, "refusal: vireo wrote one error line to the domain log",
+                  lv.domain_log(name)[-2000:])
+    state = lv.virsh("domstate", name, timeout=60)
+    results.check(state.returncode == 0 and "shut off" in state.stdout_text,
+                  "refusal: the domain is shut off", state.describe())
+    results.check(not vireo_pids(lv, ctx), "refusal: no vireo process is left")
+    lv.virsh("undefine", name, timeout=60)
+
+
 PROBE_CHECKS = [check_domcapabilities, check_capability_cache, check_probe_left_nothing,
-                check_probe_qmp, check_capabilities]
+                check_probe_qmp, check_capabilities, check_refusal_is_clear]
 
 # Domain checks (define/start/console/suspend/resume/destroy) go here, each
 # `check(lv, results, ctx)`; they run after the probe checks, on the same
