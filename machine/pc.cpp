@@ -29,6 +29,7 @@
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
 #include "machine/pc_cmos.h"
+#include "system/device_catalog.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -343,12 +344,9 @@ void PcMachine::create_user_devices() {
         if (std::find(ids.begin(), ids.end(), *id) != ids.end()) throw Error("Duplicate ID '" + *id + "' for device");
         ids.push_back(*id);
       }
+      // The properties device-list-properties reports, and no others.
+      check_device_properties(spec);
       if (spec.driver == "isa-debug-exit") {
-        for (const KeyValue& kv : spec.properties.items()) {
-          if (kv.key != "driver" && kv.key != "iobase" && kv.key != "iosize" && kv.key != "id") {
-            throw Error("Property 'isa-debug-exit." + kv.key + "' not found");
-          }
-        }
         // QEMU's defaults: port 0x501, two bytes wide.
         uint64_t base = parse_uint(spec.properties.get("iobase").value_or("0x501"), "iobase");
         uint64_t size = parse_uint(spec.properties.get("iosize").value_or("2"), "iosize");
@@ -370,15 +368,6 @@ void PcMachine::create_user_devices() {
 }
 
 void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
-  for (const KeyValue& kv : spec.properties.items()) {
-    static constexpr std::string_view kKeys[] = {"driver", "drive", "addr", "bus", "id", "serial"};
-    if (std::find(std::begin(kKeys), std::end(kKeys), kv.key) == std::end(kKeys)) {
-      throw Error("Property 'virtio-blk-pci." + kv.key + "' not found");
-    }
-  }
-  if (auto bus = spec.properties.get("bus"); bus && *bus != "pci.0") {
-    throw Error("Bus '" + *bus + "' not found");
-  }
   const std::string drive_id = spec.properties.get("drive").value_or("");
   if (drive_id.empty()) throw Error("drive property not set");
   const DriveSpec* drive = nullptr;

@@ -68,6 +68,7 @@ struct VmConfig {
   std::vector<std::string> accelerators;
   std::string cpu_model = "qemu64";
   uint64_t ram_bytes = 128ull << 20;  // QEMU's default
+  bool ram_size_given = false;  // -m was on the line (the none machine has RAM only then)
   SmpConfig smp;
 
   std::string bios_path;
