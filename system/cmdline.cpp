@@ -5,6 +5,7 @@
 #include <map>
 
 #include "accel/cpu_model.h"
+#include "system/cmdline_libvirt.h"
 #include "util/error.h"
 
 namespace vireo {
@@ -49,8 +50,14 @@ void set_accelerators(VmConfig& config, const std::string& list) {
 
 void parse_machine(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "type");
-  kv.check_known({"type", "accel"});
-  if (auto type = kv.get("type")) {
+  for (const KeyValue& item : kv.items()) {
+    if (item.key != "type" && item.key != "accel" && !apply_machine_property(cl, item)) {
+      throw Error("Invalid parameter '" + item.key + "'");
+    }
+  }
+  if (auto given = kv.get("type")) {
+    const std::string canonical = canonical_machine_type(*given);
+    const std::string* type = &canonical;
     if (*type == "help" || *type == "?") {
       cl.action = CommandLine::Action::ListMachines;
       return;
@@ -105,6 +112,7 @@ void parse_memory(CommandLine& cl, const std::string& arg) {
   // megabyte cannot hold the firmware's data or a Linux boot.
   if (bytes < (1ull << 20)) throw Error("Invalid RAM size: must be at least 1M");
   cl.config.ram_bytes = bytes;
+  cl.config.ram_size_given = true;
 }
 
 // The pc machine's CPU limit (QEMU's pc-i440fx: 255, the xAPIC ID space).
@@ -233,7 +241,7 @@ void parse_display(CommandLine& cl, const std::string& arg) {
 }
 
 void parse_device(CommandLine& cl, const std::string& arg) {
-  KeyValueList kv = KeyValueList::parse(arg, "driver");
+  KeyValueList kv = parse_option_value(arg, "driver");
   std::string driver = kv.get("driver").value_or("");
   if (driver == "virtio-blk") driver = "virtio-blk-pci";  // QEMU's alias on PC machines
   if (driver == "help" || driver == "?") {
@@ -362,9 +370,10 @@ void add_legacy_monitor(CommandLine& cl, const std::string& arg, bool control) {
 
 void parse_chardev(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "backend");
-  kv.check_known({"backend", "id", "path", "host", "port", "server", "wait", "mux", "signal", "logfile"});
+  kv.check_known({"backend", "id", "path", "host", "port", "server", "wait", "mux", "signal", "logfile", "fd"});
   ChardevSpec spec;
   spec.backend = kv.get("backend").value_or("");
+  if (kv.has("fd") && spec.backend != "socket") throw Error("Invalid parameter 'fd'");
   spec.id = kv.get("id").value_or("");
   if (spec.id.empty()) throw Error("Parameter 'id' is missing");
   for (const ChardevSpec& existing : cl.config.chardevs) {
@@ -379,7 +388,10 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
   } else if (spec.backend == "socket") {
     spec.path = kv.get("path").value_or("");
     spec.host = kv.get("host").value_or("");
-    if (auto port = kv.get("port")) {
+    if (auto fd = kv.get("fd")) {
+      if (!spec.path.empty() || !spec.host.empty()) throw Error("fd= cannot be combined with path= or host=");
+      use_inherited_listener(spec, *fd);
+    } else if (auto port = kv.get("port")) {
       uint64_t p = parse_uint(*port, "port");
       if (p > 0xffff) throw Error("port out of range");
       spec.port = static_cast<uint16_t>(p);
@@ -391,8 +403,13 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
     spec.wait = parse_bool(kv.get("wait").value_or("on"), "wait");
     if (!spec.server) throw Error("only server sockets (server=on) are supported yet");
     if (spec.wait) throw Error("wait=on is not supported yet; use wait=off");
-    spec.filename = !spec.path.empty() ? "unix:" + spec.path + ",server=on"
-                                       : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+    if (spec.fd < 0) {
+      spec.filename = !spec.path.empty() ? "unix:" + spec.path + ",server=on"
+                                         : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+    }
+  } else if (spec.backend == "pty") {
+    // The pty is opened when the machine is built; its name is known then.
+    spec.filename = "pty";
   } else {
     throw Error("'" + spec.backend + "' is not a valid char driver name");
   }
@@ -455,12 +472,8 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string&) { cl.config.no_reboot = true; }},
       {"no-shutdown", false, nullptr, "stop instead of exiting when the guest powers off",
        [](CommandLine& cl, const std::string&) { cl.config.no_shutdown = true; }},
-      {"name", true, "[guest=]name", "name of the guest",
-       [](CommandLine& cl, const std::string& a) {
-         KeyValueList kv = KeyValueList::parse(a, "guest");
-         kv.check_known({"guest", "process", "debug-threads"});
-         cl.config.name = kv.get("guest").value_or("");
-       }},
+      {"name", true, "[guest=]name[,debug-threads=on]", "name of the guest (debug-threads: name the vCPU threads)",
+       parse_name},
       {"device", true, "driver[,prop=value...]", "add a device ('-device help' lists them)", parse_device},
       {"drive", true, "file=path[,format=raw|qcow2][,if=virtio|none][,id=][,cache=][,readonly=on][,snapshot=on]",
        "add a disk image (if=virtio: a virtio-blk disk; if=none: for -device virtio-blk-pci,drive=ID)",
@@ -485,6 +498,21 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { cl.config.pidfile = a; }},
       {"mon", true, "[chardev=]id[,mode=readline|control][,pretty=on|off]", "a monitor on a -chardev",
        parse_mon},
+      // What libvirt writes (system/cmdline_libvirt.cpp).
+      {"object", true, "secret,id=,data=|file=[,format=base64] | memory-backend-ram,id=,size= | {JSON}",
+       "create an object", parse_object},
+      {"blockdev", true, "{JSON} (driver file, raw or qcow2; node-name=)", "a block node for -device ...,drive=NODE",
+       parse_blockdev},
+      {"audiodev", true, "none,id=id | {JSON}", "an audio backend (only none: vireo has no sound device)",
+       parse_audiodev},
+      {"overcommit", true, "mem-lock=off[,cpu-pm=off]", "memory locking and CPU power management (off only)",
+       parse_overcommit},
+      {"uuid", true, "uuid", "the machine's UUID (query-uuid)", parse_uuid},
+      {"rtc", true, "base=utc|localtime[,clock=host]", "the real-time clock's start value", parse_rtc},
+      {"boot", true, "[order=drives][,menu=on|off][,strict=on|off]", "boot order (for the firmware)", parse_boot},
+      {"msg", true, "timestamp=on|off", "prefix error messages with the time", parse_msg},
+      {"no-acpi", false, nullptr, "no ACPI (no tables for -kernel, no power button)",
+       [](CommandLine& cl, const std::string&) { cl.config.no_acpi = true; }},
   };
   return table;
 }
@@ -493,7 +521,8 @@ const std::vector<OptionDef>& option_table() {
 
 const std::vector<std::pair<std::string, std::string>>& machine_types() {
   static const std::vector<std::pair<std::string, std::string>> types = {
-      {"pc", "Standard PC (i440FX + PIIX, 1996)"},
+      {"pc", "Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)"},
+      {"pc-i440fx-7.2", "Standard PC (i440FX + PIIX, 1996)"},
   };
   return types;
 }
@@ -501,6 +530,7 @@ const std::vector<std::pair<std::string, std::string>>& machine_types() {
 const std::vector<std::pair<std::string, std::string>>& device_types() {
   static const std::vector<std::pair<std::string, std::string>> types = {
       {"isa-debug-exit", "bus ISA; writing V to the port exits with status (V << 1) | 1"},
+      {"isa-serial", "bus ISA; chardev=ID[,index=0..3][,id=]: a 16550A UART at COM1..COM4"},
       {"virtio-blk-pci", "bus PCI, alias \"virtio-blk\"; drive=ID[,addr=SLOT[.FN]][,bus=pci.0][,id=][,serial=]"},
   };
   return types;
@@ -537,6 +567,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     }
     if (cl.action != CommandLine::Action::Run) return cl;
   }
+  finish_management_options(cl);
   if (!cl.config.kernel_path.empty() && !cl.config.bios_path.empty()) {
     // QEMU allows both (the BIOS then loads the kernel through fw_cfg); vireo
     // boots kernels directly, so the combination is refused rather than guessed.

@@ -20,6 +20,8 @@ Json monitor_version();
 const char* pci_class_description(uint16_t class_code);
 
 void register_qmp_commands(CommandTable& table, MonitorTarget& target);
+// What libvirt asks at domain start beyond the above (qmp_libvirt.cpp).
+void register_libvirt_qmp_commands(CommandTable& table, MonitorTarget& target);
 
 struct HmpCommand {
   std::string name;

@@ -27,6 +27,9 @@ class PcMonitorTarget final : public MonitorTarget {
   void press_power_button() override { machine_.press_power_button(); }
   std::vector<MonitorPciFunction> pci_functions() override;
   std::vector<MonitorBlockDevice> block_devices() override;
+  std::string uuid() override { return machine_.config().uuid; }
+  std::vector<MonitorQomDevice> qom_devices() override;
+  std::optional<CpuFeatures> cpu_features() override;
 
  private:
   PcMachine& machine_;

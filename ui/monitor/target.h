@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "accel/cpu_model.h"
 #include "accel/cpu_state.h"
 #include "block/block_accounting.h"
 #include "hw/core/io_bus.h"
@@ -50,6 +51,13 @@ struct MonitorPciFunction {
   std::vector<MonitorPciRegion> regions;
 };
 
+// A -device in the QOM tree: "/machine/peripheral/ID" or
+// "/machine/peripheral-anon/device[N]", and its type ("isa-serial").
+struct MonitorQomDevice {
+  std::string path;
+  std::string type;
+};
+
 struct MonitorBlockDevice {
   std::string device;     // "virtio0" or the -drive id
   std::string node_name;  // the format node's
@@ -81,6 +89,12 @@ class MonitorTarget {
   virtual void press_power_button() = 0;
   virtual std::vector<MonitorPciFunction> pci_functions() = 0;  // bus 0, by devfn
   virtual std::vector<MonitorBlockDevice> block_devices() = 0;
+  // For query-uuid, qom-list and qom-get (qmp_libvirt.cpp); the defaults
+  // suit a target without them.
+  virtual std::string uuid() { return {}; }  // -uuid, empty when none was given
+  virtual std::vector<MonitorQomDevice> qom_devices() { return {}; }
+  // The CPUID feature bits the guest's vCPUs report, when known.
+  virtual std::optional<CpuFeatures> cpu_features() { return std::nullopt; }
 };
 
 }  // namespace vireo
