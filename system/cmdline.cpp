@@ -419,7 +419,7 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
 
 void parse_mon(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "chardev");
-  kv.check_known({"chardev", "mode", "pretty"});
+  kv.check_known({"chardev", "mode", "pretty", "id"});
   MonitorSpec spec;
   spec.chardev_id = kv.get("chardev").value_or("");
   if (spec.chardev_id.empty()) throw Error("Parameter 'chardev' is missing");

@@ -480,7 +480,8 @@ def check_keyval(results, vireo, kit, directory):
 
 
 def main():
-    vireo, repo, kit = sys.argv[1], sys.argv[2], sys.argv[3]
+    # Absolute: the emulator runs with cwd /, as libvirt starts it.
+    vireo, repo, kit = (os.path.abspath(a) for a in sys.argv[1:4])
     wanted = sys.argv[4:] or ["errors", "domain", "keyval"]
     results = Results()
     if not os.path.exists(os.path.join(kit, "vmlinuz")):
