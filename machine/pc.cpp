@@ -30,6 +30,7 @@
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
 #include "machine/pc_cmos.h"
+#include "system/device_catalog.h"
 #include "util/error.h"
 #include "util/file.h"
 #include "util/log.h"
@@ -363,11 +364,7 @@ void PcMachine::create_serial_ports() {
 // -device isa-serial,chardev=ID[,index=N]: COM(N+1) on a -chardev, or the
 // first free COM port without index.
 void PcMachine::create_isa_serial(const DeviceSpec& spec) {
-  for (const KeyValue& kv : spec.properties.items()) {
-    if (kv.key != "driver" && kv.key != "chardev" && kv.key != "index" && kv.key != "id") {
-      throw Error("Property 'isa-serial." + kv.key + "' not found");
-    }
-  }
+  check_device_properties(spec);
   unsigned index = 0;
   if (auto text = spec.properties.get("index")) {
     uint64_t n = parse_uint(*text, "index");
@@ -422,12 +419,9 @@ void PcMachine::create_user_devices() {
         if (std::find(ids.begin(), ids.end(), *id) != ids.end()) throw Error("Duplicate ID '" + *id + "' for device");
         ids.push_back(*id);
       }
+      // The properties device-list-properties reports, and no others.
+      check_device_properties(spec);
       if (spec.driver == "isa-debug-exit") {
-        for (const KeyValue& kv : spec.properties.items()) {
-          if (kv.key != "driver" && kv.key != "iobase" && kv.key != "iosize" && kv.key != "id") {
-            throw Error("Property 'isa-debug-exit." + kv.key + "' not found");
-          }
-        }
         // QEMU's defaults: port 0x501, two bytes wide.
         uint64_t base = parse_uint(spec.properties.get("iobase").value_or("0x501"), "iobase");
         uint64_t size = parse_uint(spec.properties.get("iosize").value_or("2"), "iosize");
@@ -451,19 +445,10 @@ void PcMachine::create_user_devices() {
 }
 
 void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
-  for (const KeyValue& kv : spec.properties.items()) {
-    // bootindex orders firmware boot devices; vireo gives the firmware no
-    // boot order yet (no fw_cfg) and -kernel needs none, so it is checked
-    // and otherwise has no effect.
-    static constexpr std::string_view kKeys[] = {"driver", "drive", "addr", "bus", "id", "serial", "bootindex"};
-    if (std::find(std::begin(kKeys), std::end(kKeys), kv.key) == std::end(kKeys)) {
-      throw Error("Property 'virtio-blk-pci." + kv.key + "' not found");
-    }
-  }
+  // bootindex orders firmware boot devices; vireo gives the firmware no
+  // boot order yet (no fw_cfg) and -kernel needs none, so it is checked
+  // and otherwise has no effect.
   if (auto index = spec.properties.get("bootindex")) parse_uint(*index, "bootindex");
-  if (auto bus = spec.properties.get("bus"); bus && *bus != "pci.0") {
-    throw Error("Bus '" + *bus + "' not found");
-  }
   const std::string drive_id = spec.properties.get("drive").value_or("");
   if (drive_id.empty()) throw Error("drive property not set");
   const DriveSpec* drive = nullptr;

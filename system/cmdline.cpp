@@ -6,6 +6,7 @@
 
 #include "accel/cpu_model.h"
 #include "system/cmdline_libvirt.h"
+#include "system/device_catalog.h"
 #include "util/error.h"
 
 namespace vireo {
@@ -33,6 +34,25 @@ struct OptionDef {
   Handler handler;
 };
 
+// Whether `option` (a command_line_option_info() name) takes `key`.
+bool option_takes_key(std::string_view option, std::string_view key) {
+  for (const CommandLineOptionInfo& o : command_line_option_info()) {
+    if (o.option != option) continue;
+    for (const OptionParameterInfo& p : o.parameters) {
+      if (p.name == key) return true;
+    }
+  }
+  return false;
+}
+
+// QEMU's QemuOpts also take "id" for the options that name what they create.
+void check_option_keys(const KeyValueList& kv, std::string_view option, bool takes_id = false) {
+  for (const KeyValue& item : kv.items()) {
+    if (takes_id && item.key == "id") continue;
+    if (!option_takes_key(option, item.key)) throw Error("Invalid parameter '" + item.key + "'");
+  }
+}
+
 void set_accelerators(VmConfig& config, const std::string& list) {
   config.accelerators.clear();
   for (size_t start = 0;;) {
@@ -50,30 +70,29 @@ void set_accelerators(VmConfig& config, const std::string& list) {
 
 void parse_machine(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "type");
+  check_option_keys(kv, "machine");
   for (const KeyValue& item : kv.items()) {
-    if (item.key != "type" && item.key != "accel" && !apply_machine_property(cl, item)) {
-      throw Error("Invalid parameter '" + item.key + "'");
-    }
+    if (item.key != "type" && item.key != "accel") apply_machine_property(cl, item);
   }
-  if (auto given = kv.get("type")) {
-    const std::string canonical = canonical_machine_type(*given);
-    const std::string* type = &canonical;
+  if (auto type = kv.get("type")) {
     if (*type == "help" || *type == "?") {
       cl.action = CommandLine::Action::ListMachines;
       return;
     }
-    bool known = false;
-    for (const auto& [name, description] : machine_types()) known = known || name == *type;
+    const MachineTypeInfo* machine = nullptr;
+    for (const MachineTypeInfo& m : machine_type_info()) {
+      if (m.name == *type || m.alias == *type) machine = &m;
+    }
     // QEMU prints the hint on a second line; one line is easier to read in logs.
-    if (!known) throw Error("unsupported machine type '" + *type + "' (-machine help lists them)");
-    cl.config.machine_type = *type;
+    if (machine == nullptr) throw Error("unsupported machine type '" + *type + "' (-machine help lists them)");
+    cl.config.machine_type = machine->machine;
   }
   if (auto accel = kv.get("accel")) set_accelerators(cl.config, *accel);
 }
 
 void parse_accel(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "accel");
-  kv.check_known({"accel"});
+  check_option_keys(kv, "accel");
   std::string name = kv.get("accel").value_or("");
   if (name == "help" || name == "?") {
     cl.action = CommandLine::Action::ListAccelerators;
@@ -89,7 +108,7 @@ void parse_accel(CommandLine& cl, const std::string& arg) {
 
 void parse_memory(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "size");
-  kv.check_known({"size", "slots", "maxmem"});
+  check_option_keys(kv, "memory");
   const std::string text = kv.get("size").value_or("");
   // QEMU's rules (softmmu/vl.c, parse_memory_options): the value is read as
   // bytes, then a number that ends in a digit is taken in MiB ("-m 512",
@@ -115,20 +134,31 @@ void parse_memory(CommandLine& cl, const std::string& arg) {
   cl.config.ram_size_given = true;
 }
 
-// The pc machine's CPU limit (QEMU's pc-i440fx: 255, the xAPIC ID space).
-constexpr uint64_t kPcMaxCpus = 255;
+// The machine table's entry for VmConfig::machine_type ("pc", "none").
+const MachineTypeInfo& machine_info(const std::string& machine) {
+  for (const MachineTypeInfo& m : machine_type_info()) {
+    if (m.machine == machine) return m;
+  }
+  return machine_type_info().front();
+}
+
+// QEMU's words when -smp asks for more CPUs than the machine takes; it
+// checks once the whole line is read, so -smp and -machine may come in
+// either order.
+[[noreturn]] void too_many_cpus(uint64_t max_cpus, const std::string& machine) {
+  const MachineTypeInfo& info = machine_info(machine);
+  throw Error("Invalid SMP CPUs " + std::to_string(max_cpus) + ". The max CPUs supported by machine '" + info.name +
+              "' is " + std::to_string(info.cpu_max));
+}
 
 // QEMU 7.2's topology rules (hw/core/machine-smp.c, smp_parse) for a machine
 // that has dies but not clusters and, like every machine type since 6.2,
 // prefers cores over sockets when it has to compute them.
 void parse_smp(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "cpus");
-  static constexpr std::string_view kKeys[] = {"cpus",     "sockets", "dies",   "clusters",
-                                               "cores",    "threads", "maxcpus"};
   for (const KeyValue& item : kv.items()) {
-    if (std::find(std::begin(kKeys), std::end(kKeys), item.key) == std::end(kKeys)) {
-      throw Error("Parameter 'smp." + item.key + "' is unexpected");
-    }
+    // QEMU 7.2 reads -smp through its SMPConfiguration QAPI type: its words.
+    if (!option_takes_key("smp-opts", item.key)) throw Error("Parameter 'smp." + item.key + "' is unexpected");
   }
   bool zero_given = false;
   auto number = [&](const char* key) -> uint64_t {
@@ -190,11 +220,9 @@ void parse_smp(CommandLine& cl, const std::string& arg) {
                 " == maxcpus (" + std::to_string(max_cpus) + ") < smp_cpus (" +
                 std::to_string(cpus) + ")");
   }
-  if (max_cpus > kPcMaxCpus) {
-    throw Error("Invalid SMP CPUs " + std::to_string(max_cpus) +
-                ". The max CPUs supported by machine 'pc' is " + std::to_string(kPcMaxCpus));
-  }
-  // Every value is now at most kPcMaxCpus.
+  // More than any machine takes (checked against this one at the end).
+  if (max_cpus > UINT32_MAX) too_many_cpus(max_cpus, cl.config.machine_type);
+  // Every value is now at most max_cpus.
   auto narrow = [](uint64_t v) { return static_cast<unsigned>(v); };
   cl.config.smp = {narrow(cpus), narrow(sockets), narrow(dies), narrow(cores), narrow(threads),
                    narrow(max_cpus)};
@@ -248,9 +276,9 @@ void parse_device(CommandLine& cl, const std::string& arg) {
     cl.action = CommandLine::Action::ListDevices;
     return;
   }
-  bool known = false;
-  for (const auto& [name, description] : device_types()) known = known || name == driver;
-  if (!known) throw Error("'" + driver + "' is not a valid device model name");
+  const DeviceTypeInfo* type = find_device_type(driver);
+  if (type == nullptr) throw Error("'" + driver + "' is not a valid device model name");
+  if (!type->user_creatable) throw Error("Parameter 'driver' expects a pluggable device type");
   cl.config.devices.push_back({"-device " + arg, driver, kv});
 }
 
@@ -263,9 +291,7 @@ void add_drive(CommandLine& cl, const std::string& arg, const std::string& optio
   DriveSpec drive;
   drive.option_text = option_text;
   for (const KeyValue& item : kv.items()) {
-    static constexpr std::string_view kKeys[] = {"file", "format", "if", "id", "cache", "readonly",
-                                                 "read-only", "snapshot", "serial", "media"};
-    if (std::find(std::begin(kKeys), std::end(kKeys), item.key) == std::end(kKeys)) {
+    if (item.key != "id" && !option_takes_key("drive", item.key)) {
       // QEMU hands unknown keys to the format driver, which names them so.
       std::string format = kv.get("format").value_or("raw");
       throw Error("Block format '" + format + "' does not support the option '" + item.key + "'");
@@ -370,7 +396,7 @@ void add_legacy_monitor(CommandLine& cl, const std::string& arg, bool control) {
 
 void parse_chardev(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "backend");
-  kv.check_known({"backend", "id", "path", "host", "port", "server", "wait", "mux", "signal", "logfile", "fd"});
+  check_option_keys(kv, "chardev", true);
   ChardevSpec spec;
   spec.backend = kv.get("backend").value_or("");
   if (kv.has("fd") && spec.backend != "socket") throw Error("Invalid parameter 'fd'");
@@ -419,7 +445,7 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
 
 void parse_mon(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "chardev");
-  kv.check_known({"chardev", "mode", "pretty", "id"});
+  check_option_keys(kv, "mon", true);
   MonitorSpec spec;
   spec.chardev_id = kv.get("chardev").value_or("");
   if (spec.chardev_id.empty()) throw Error("Parameter 'chardev' is missing");
@@ -442,7 +468,7 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string&) { cl.action = A::PrintHelp; }},
       {"version", false, nullptr, "display version information and exit",
        [](CommandLine& cl, const std::string&) { cl.action = A::PrintVersion; }},
-      {"machine", true, "[type=]name[,accel=kvm|tcg[:...]]", "select the machine ('-machine help' lists them)",
+      {"machine", true, "[type=]pc|none[,accel=kvm|tcg[:...]]", "select the machine ('-machine help' lists them)",
        parse_machine},
       {"M", true, "name", "same as -machine", parse_machine},
       {"accel", true, "[accel=]kvm|tcg", "select an accelerator; repeat to give a fallback", parse_accel},
@@ -519,20 +545,77 @@ const std::vector<OptionDef>& option_table() {
 
 }  // namespace
 
-const std::vector<std::pair<std::string, std::string>>& machine_types() {
-  static const std::vector<std::pair<std::string, std::string>> types = {
-      {"pc", "Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)"},
-      {"pc-i440fx-7.2", "Standard PC (i440FX + PIIX, 1996)"},
+const std::vector<MachineTypeInfo>& machine_type_info() {
+  // QEMU 7.2's names: the pc machine vireo builds is its newest i440FX
+  // version, and "none" is QEMU's empty machine (no devices, no CPU, RAM
+  // only if -m asks for it), which management tools start to ask what the
+  // binary can do.
+  static const std::vector<MachineTypeInfo> types = {
+      {"pc-i440fx-7.2", "pc", "Standard PC (i440FX + PIIX, 1996)", "pc", 255, true, "qemu64-x86_64-cpu", "pc.ram"},
+      {"none", "", "empty machine", "none", 1, false, "", "ram"},
   };
   return types;
 }
 
-const std::vector<std::pair<std::string, std::string>>& device_types() {
-  static const std::vector<std::pair<std::string, std::string>> types = {
-      {"isa-debug-exit", "bus ISA; writing V to the port exits with status (V << 1) | 1"},
-      {"isa-serial", "bus ISA; chardev=ID[,index=0..3][,id=]: a 16550A UART at COM1..COM4"},
-      {"virtio-blk-pci", "bus PCI, alias \"virtio-blk\"; drive=ID[,addr=SLOT[.FN]][,bus=pci.0][,id=][,serial=]"},
+const std::vector<std::pair<std::string, std::string>>& machine_types() {
+  // As QEMU's -machine help: an alias first, then the machine it names.
+  static const std::vector<std::pair<std::string, std::string>> types = [] {
+    std::vector<std::pair<std::string, std::string>> list;
+    for (const MachineTypeInfo& m : machine_type_info()) {
+      if (!m.alias.empty()) list.push_back({m.alias, m.description + " (alias of " + m.name + ")"});
+      list.push_back({m.name, m.description + (m.is_default ? " (default)" : "")});
+    }
+    return list;
+  }();
+  return types;
+}
+
+const std::vector<CommandLineOptionInfo>& command_line_option_info() {
+  using P = OptionParameterInfo;
+  static const std::vector<CommandLineOptionInfo> options = {
+      {"machine", {{"type", "string", "emulated machine"}, {"accel", "string", "accelerator list"},
+                   // system/cmdline_libvirt.cpp
+                   {"usb", "boolean", "Set on/off to enable/disable usb"},
+                   {"dump-guest-core", "boolean", "Include guest memory in a core dump"},
+                   {"memory-backend", "string", "Set RAM backendValid value is ID of hostmem based backend"}}},
+      {"accel", {{"accel", "string", "kvm or tcg"}}},
+      {"memory", {P{"size", "size", ""}, P{"slots", "number", ""}, P{"maxmem", "size", ""}}},
+      {"smp-opts",
+       {P{"cpus", "number", ""}, P{"sockets", "number", ""}, P{"dies", "number", ""}, P{"clusters", "number", ""},
+        P{"cores", "number", ""}, P{"threads", "number", ""}, P{"maxcpus", "number", ""}}},
+      {"name", {P{"guest", "string", "Sets the name of the guest"}, P{"process", "string", ""},
+                P{"debug-threads", "boolean", ""}}},
+      {"drive",
+       {P{"file", "string", "file name"}, P{"format", "string", "disk format (raw, qcow2)"},
+        P{"if", "string", "interface (virtio, none)"}, P{"cache", "string", "host cache usage"},
+        P{"readonly", "boolean", ""}, P{"read-only", "boolean", ""}, P{"snapshot", "boolean", ""},
+        P{"serial", "string", "disk serial number"}, P{"media", "string", "media type (disk)"}}},
+      {"chardev",
+       {P{"backend", "string", ""}, P{"path", "string", ""}, P{"host", "string", ""}, P{"port", "string", ""},
+        P{"server", "boolean", ""}, P{"wait", "boolean", ""}, P{"mux", "boolean", ""}, P{"signal", "boolean", ""},
+        P{"logfile", "string", ""}, P{"fd", "string", ""}}},
+      // system/cmdline_libvirt.cpp checks the same keys.
+      {"rtc", {P{"base", "string", ""}, P{"clock", "string", ""}, P{"driftfix", "string", ""}}},
+      {"boot-opts",
+       {P{"order", "string", ""}, P{"once", "string", ""}, P{"menu", "boolean", ""}, P{"splash-time", "number", ""},
+        P{"reboot-timeout", "number", ""}, P{"strict", "boolean", ""}}},
+      {"overcommit", {P{"mem-lock", "boolean", ""}, P{"cpu-pm", "boolean", ""}}},
+      {"msg", {P{"timestamp", "boolean", ""}, P{"guest-name", "boolean", ""}}},
+      {"mon", {P{"chardev", "string", ""}, P{"mode", "string", ""}, P{"pretty", "boolean", ""}}},
+      // -device properties depend on the device (device-list-properties).
+      {"device", {}},
   };
+  return options;
+}
+
+const std::vector<std::pair<std::string, std::string>>& device_types() {
+  static const std::vector<std::pair<std::string, std::string>> types = [] {
+    std::vector<std::pair<std::string, std::string>> list;
+    for (const DeviceTypeInfo& type : device_catalog()) {
+      if (type.user_creatable) list.push_back({type.name, type.help});
+    }
+    return list;
+  }();
   return types;
 }
 
@@ -574,8 +657,12 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     throw Error("-kernel and -bios together are not supported yet");
   }
   if (cl.config.daemonize) {
-    // QEMU's rules: a daemon has no terminal to talk to.
-    if (cl.config.nographic) throw Error("-nographic cannot be used with -daemonize");
+    // QEMU's rules: a daemon has no terminal to talk to. -nographic is
+    // refused while it would put default devices on stdio; with
+    // -nodefaults there are none and it only means "no display" (QEMU also
+    // lets -serial/-monitor redirections in; vireo has no parallel port,
+    // whose default QEMU's pc would put there, so -nodefaults is the rule).
+    if (cl.config.nographic && !cl.config.no_defaults) throw Error("-nographic cannot be used with -daemonize");
     for (const std::string& serial : cl.config.serial_specs) {
       if (serial == "stdio" || serial == "mon:stdio") throw Error("-serial stdio cannot be used with -daemonize");
     }
@@ -592,6 +679,9 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
   // stands on the line; a drive's own snapshot=off still wins.
   for (DriveSpec& drive : cl.config.drives) {
     if (cl.config.snapshot_all && !drive.snapshot_given) drive.snapshot = true;
+  }
+  if (cl.config.smp.max_cpus > machine_info(cl.config.machine_type).cpu_max) {
+    too_many_cpus(cl.config.smp.max_cpus, cl.config.machine_type);
   }
   if (cl.config.kernel_path.empty() && !cl.config.initrd_path.empty()) {
     throw Error("-initrd only allowed with -kernel option");

@@ -307,12 +307,6 @@ void parse_name(CommandLine& cl, const std::string& arg) {
   if (auto v = kv.get("debug-threads")) cl.config.debug_threads = parse_bool(*v, "debug-threads");
 }
 
-std::string canonical_machine_type(const std::string& type) {
-  // vireo's pc is QEMU 7.2's newest i440FX machine; older versioned types
-  // differ from it in compatibility properties vireo does not model.
-  return type == "pc-i440fx-7.2" ? "pc" : type;
-}
-
 bool apply_machine_property(CommandLine& cl, const KeyValue& item) {
   if (item.key == "usb") {
     // vireo has no USB controller: usb=off is what it is.

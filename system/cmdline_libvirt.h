@@ -30,11 +30,9 @@ void parse_boot(CommandLine& cl, const std::string& arg);
 void parse_msg(CommandLine& cl, const std::string& arg);
 void parse_name(CommandLine& cl, const std::string& arg);
 
-// "pc-i440fx-7.2" (the machine "pc" is an alias of) -> "pc"; other names
-// are returned unchanged.
-std::string canonical_machine_type(const std::string& type);
 // -machine's properties beyond type and accel (usb, dump-guest-core,
-// memory-backend). False if `item` is not one of them.
+// memory-backend; the option table lists them). False if `item` is not one
+// of them.
 bool apply_machine_property(CommandLine& cl, const KeyValue& item);
 
 // -chardev socket,fd=N: checks N is an open listening stream socket this

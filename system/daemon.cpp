@@ -41,8 +41,17 @@ void Daemon::ready(const std::string& pidfile) {
     ::close(fd);
     if (!written) throw Error("cannot write PID file '" + pidfile + "'");
     pidfile_ = pidfile;
+    // finish() removes it after the daemon changed to "/".
+    if (pidfile_[0] != '/') {
+      char cwd[4096];
+      if (::getcwd(cwd, sizeof cwd) != nullptr) pidfile_ = std::string(cwd) + "/" + pidfile_;
+    }
   }
   if (report_fd_ < 0) return;
+  // As QEMU's daemon: no working directory kept busy, no terminal, and no
+  // inherited output pipe held open (a parent such as libvirt waits for
+  // its end).
+  [[maybe_unused]] int chdir_status = ::chdir("/");
   int null_fd = ::open("/dev/null", O_RDWR);
   if (null_fd >= 0) {
     dup2(null_fd, STDIN_FILENO);

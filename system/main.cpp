@@ -8,13 +8,16 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <type_traits>
 
 #include "accel/cpu_model.h"
+#include "machine/none.h"
 #include "machine/pc.h"
 #include "system/cmdline.h"
 #include "system/daemon.h"
 #include "ui/chardev.h"
 #include "ui/monitor/monitor_server.h"
+#include "ui/monitor/none_target.h"
 #include "ui/monitor/pc_target.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -39,6 +42,51 @@ void print_list(const std::string& title,
   for (const auto& [name, description] : items) {
     std::printf("%-20s %s\n", name.c_str(), description.c_str());
   }
+}
+
+// Builds the machine and its monitors, tells a waiting -daemonize parent
+// that start-up is done, and runs the machine until it ends. Throws Error.
+template <typename Machine, typename Target>
+int run_machine(const vireo::VmConfig& config, const sigset_t& signals, vireo::Daemon& daemon) {
+  using namespace vireo;
+  Machine machine(config);
+  std::thread([&machine, signals] {
+    int signal_number = 0;
+    if (sigwait(&signals, &signal_number) == 0) {
+      log_error("terminating on signal " + std::to_string(signal_number));
+      machine.control().request_exit(0, "host-signal");
+    }
+  }).detach();
+  // The monitors: built once the machine exists, serving until it ends,
+  // then given a moment to deliver the last replies and SHUTDOWN.
+  Target target(machine);
+  MonitorCore core(target);
+  MonitorServer server(core, machine.control());
+  target.set_server(&server);
+  for (const MonitorSpec& monitor : config.monitors) {
+    for (const ChardevSpec& chardev : config.chardevs) {
+      if (chardev.id == monitor.chardev_id) server.add_monitor(chardev, monitor);
+    }
+  }
+  if constexpr (std::is_same_v<Machine, PcMachine>) {
+    if (CharBackend* shared = machine.multiplexed_stdio()) server.add_multiplexed_monitor(*shared);
+  } else if (config.nographic && !config.no_defaults && config.monitors.empty()) {
+    // QEMU: a machine without serial ports gets -nographic's default
+    // monitor on stdio by itself.
+    ChardevSpec stdio;
+    stdio.id = "compat_monitor0";
+    stdio.backend = "stdio";
+    stdio.filename = "stdio";
+    server.add_monitor(stdio, MonitorSpec{stdio.id, false, false});
+  }
+  // The monitor sockets listen and the pid file is written before a
+  // -daemonize parent exits: whoever started us may connect at once.
+  daemon.ready(config.pidfile);
+  server.start();
+  int status = machine.run();
+  machine.control().finish();
+  server.stop(std::chrono::seconds(1));
+  return status;
 }
 
 }  // namespace
@@ -95,33 +143,13 @@ int main(int argc, char** argv) {
   int status = 1;
   Daemon daemon;
   try {
-    daemon.start(command_line.config.daemonize);
-    PcMachine machine(command_line.config);
-    std::thread([&machine, signals] {
-      int signal_number = 0;
-      if (sigwait(&signals, &signal_number) == 0) {
-        log_error("terminating on signal " + std::to_string(signal_number));
-        machine.control().request_exit(0, "host-signal");
-      }
-    }).detach();
-    // The monitors: built once the machine exists, serving until it ends,
-    // then given a moment to deliver the last replies and SHUTDOWN.
-    PcMonitorTarget target(machine);
-    MonitorCore core(target);
-    MonitorServer server(core, machine.control());
-    target.set_server(&server);
     const VmConfig& config = command_line.config;
-    for (const MonitorSpec& monitor : config.monitors) {
-      for (const ChardevSpec& chardev : config.chardevs) {
-        if (chardev.id == monitor.chardev_id) server.add_monitor(chardev, monitor);
-      }
+    daemon.start(config.daemonize);
+    if (config.machine_type == "none") {
+      status = run_machine<NoneMachine, NoneMonitorTarget>(config, signals, daemon);
+    } else {
+      status = run_machine<PcMachine, PcMonitorTarget>(config, signals, daemon);
     }
-    if (CharBackend* shared = machine.multiplexed_stdio()) server.add_multiplexed_monitor(*shared);
-    daemon.ready(command_line.config.pidfile);
-    server.start();
-    status = machine.run();
-    machine.control().finish();
-    server.stop(std::chrono::seconds(1));
   } catch (const Error& e) {
     restore_terminal();
     log_error(e.what());

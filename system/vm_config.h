@@ -89,7 +89,6 @@ struct VmConfig {
   std::string machine_type = "pc";
   // -machine memory-backend=ID: guest RAM is that -object memory-backend-ram.
   std::string memory_backend;
-  bool ram_size_given = false;  // -m was on the line
   // -machine dump-guest-core=off: guest RAM is left out of core dumps.
   bool dump_guest_core = true;
   bool no_acpi = false;        // -no-acpi
@@ -104,6 +103,7 @@ struct VmConfig {
   std::vector<std::string> accelerators;
   std::string cpu_model = "qemu64";
   uint64_t ram_bytes = 128ull << 20;  // QEMU's default
+  bool ram_size_given = false;  // -m was on the line (the none machine has RAM only then)
   SmpConfig smp;
 
   std::string bios_path;

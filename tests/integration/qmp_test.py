@@ -18,6 +18,10 @@ Checks:
   tcp        -qmp tcp:...: two clients at once, both receive events
   chardev    -chardev socket + -mon: HMP and QMP side by side
   daemon     -daemonize and -pidfile
+  probe      libvirt's capability probe (-machine none,accel=kvm:tcg ...
+             -daemonize) on vireo and QEMU: qom-list-types, query-machines,
+             device-list-properties, query-command-line-options and the
+             schema compared with QEMU's
 
   qmp_test.py VIREO REPO_ROOT KIT_DIR [CHECK...]
 """
@@ -362,6 +366,151 @@ def check_shapes(results, vireo, kit):
                       f"vireo: {ours.get(name)}\nQEMU:  {theirs.get(name)}")
 
 
+def probe_session(binary, directory, name):
+    """libvirt's capability probe (-machine none ... -daemonize) of `binary`:
+    (exit status of the daemonizing parent, {name: reply})."""
+    sock = os.path.join(directory, f"{name}.sock")
+    pidfile = os.path.join(directory, f"{name}.pid")
+    argv = [binary, "-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg",
+            "-qmp", f"unix:{sock},server=on,wait=off", "-pidfile", pidfile, "-daemonize"]
+    try:
+        parent = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, timeout=30)
+    except subprocess.TimeoutExpired:
+        return None, {}
+    replies = {}
+    pid = None
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read())
+        qmp = QmpClient(sock, timeout_s=2)
+        qmp.execute("qmp_capabilities")
+        for command, arguments in [
+                ("query-target", None), ("query-kvm", None), ("query-status", None),
+                ("qom-list-types", None), ("qom-list-types", {"abstract": True}),
+                ("query-machines", None), ("query-command-line-options", None),
+                ("query-qmp-schema", None), ("query-cpu-definitions", None),
+                ("device-list-properties", {"typename": "isa-debug-exit"}),
+                ("device-list-properties", {"typename": "virtio-blk-pci"}),
+                ("device-list-properties", {"typename": "no-such-device"}),
+                ("device-list-properties", {"typename": "pc-i440fx-7.2-machine"}),
+                ("qom-list-properties", {"typename": "none-machine"}),
+                ("query-command-line-options", {"option": "no-such-option"})]:
+            key = command + (json.dumps(arguments, sort_keys=True) if arguments else "")
+            replies[key] = qmp.execute(command, arguments)
+    except (OSError, ValueError, EOFError) as e:
+        replies["failure"] = str(e)
+    finally:
+        if pid:
+            try:
+                os.kill(pid, 15)  # libvirt ends its probe with SIGTERM
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
+                time.sleep(0.05)
+            replies["gone after SIGTERM"] = not os.path.exists(f"/proc/{pid}")
+            if not replies["gone after SIGTERM"]:
+                os.kill(pid, 9)
+    return parent, replies
+
+
+def check_probe(results, vireo, kit):
+    """libvirt's capability probe on vireo and on QEMU: the invocation
+    daemonizes and answers, and the introspection replies have QEMU's
+    shapes, types and parents."""
+    del kit
+    if shutil.which(QEMU) is None:
+        results.skip("probe", f"{QEMU} is not installed")
+        return
+    directory = scratch_dir("vireo-qmp-probe-")
+    parent, ours = probe_session(vireo, directory, "vireo")
+    _, theirs = probe_session(shutil.which(QEMU), directory, "qemu")
+    ok = results.check(parent is not None and parent.returncode == 0 and parent.stdout == b"" and "failure" not in ours,
+                       "probe: -machine none ... -daemonize: the parent exits 0, silent, the QMP socket answers",
+                       f"{parent and parent.returncode} {parent and parent.stderr!r} {ours.get('failure')}")
+    if not ok or "failure" in theirs:
+        return
+    results.check(ours["gone after SIGTERM"], "probe: SIGTERM ends the probe process")
+    for name in ("query-target", "query-kvm", "query-status", "query-cpu-definitions"):
+        results.check(same_shape(shape(ours[name]), shape(theirs[name])), f"probe: {name} has QEMU's shape",
+                      f"vireo: {json.dumps(ours[name])}\nQEMU:  {json.dumps(theirs[name])}")
+    results.check(ours["query-target"] == theirs["query-target"], "probe: query-target is QEMU's")
+    results.check(ours["query-status"]["return"]["status"] == "prelaunch", "probe: -S: prelaunch")
+
+    # Every type vireo lists is one of QEMU's, with the same parent and
+    # abstractness.
+    qemu_types = {t["name"]: t for t in theirs['qom-list-types{"abstract": true}']["return"]}
+    wrong = [t for t in ours['qom-list-types{"abstract": true}']["return"]
+             if qemu_types.get(t["name"]) != t]
+    results.check(not wrong, "probe: qom-list-types: QEMU's types, parents and abstract flags",
+                  "\n".join(f"vireo {t} QEMU {qemu_types.get(t['name'])}" for t in wrong))
+    concrete = {t["name"] for t in ours["qom-list-types"]["return"]}
+    results.check({"tcg-accel", "isa-serial", "virtio-blk-pci", "pc-i440fx-7.2-machine"} <= concrete,
+                  "probe: qom-list-types lists tcg-accel, isa-serial, virtio-blk-pci, the pc machine")
+
+    # The machines: same members as QEMU's entry of the same name (QEMU's pc
+    # can hotplug CPUs, vireo's cannot: values may differ, shapes may not).
+    for machine in ("pc-i440fx-7.2", "none"):
+        mine = [m for m in ours["query-machines"]["return"] if m["name"] == machine]
+        reference = [m for m in theirs["query-machines"]["return"] if m["name"] == machine]
+        results.check(mine and reference and same_shape(shape(mine[0]), shape(reference[0])),
+                      f"probe: query-machines {machine} has QEMU's members",
+                      f"vireo: {mine}\nQEMU:  {reference}")
+
+    # Device properties: each one vireo reports, QEMU's device has, with
+    # the same type and default.
+    for device in ("isa-debug-exit", "virtio-blk-pci"):
+        key = f'device-list-properties{{"typename": "{device}"}}'
+        reference = {p["name"]: p for p in theirs[key]["return"]}
+        wrong = [p for p in ours[key]["return"]
+                 if p["name"] not in reference or p["type"] != reference[p["name"]]["type"]
+                 or p.get("default-value") != reference[p["name"]].get("default-value")]
+        results.check(not wrong and ours[key]["return"], f"probe: device-list-properties {device} as QEMU's",
+                      f"vireo: {ours[key]}\nQEMU:  {[reference.get(p['name']) for p in wrong]}")
+    for key in ('device-list-properties{"typename": "no-such-device"}',
+                'device-list-properties{"typename": "pc-i440fx-7.2-machine"}',
+                'query-command-line-options{"option": "no-such-option"}'):
+        results.check(ours[key] == theirs[key], f"probe: {key} is word for word QEMU's error",
+                      f"vireo: {ours[key]}\nQEMU:  {theirs[key]}")
+    key = 'qom-list-properties{"typename": "none-machine"}'
+    results.check(same_shape(shape(ours[key]), shape(theirs[key])), "probe: qom-list-properties has QEMU's shape",
+                  f"vireo: {ours[key]}")
+
+    # Options: each one vireo reports is QEMU's, and so is each key (with
+    # QEMU's type), but for those vireo accepts that QEMU does not list:
+    # -accel's implied key, -drive's old spelling readonly=, -drive cache=
+    # (QEMU takes it among legacy keys it does not report) and -drive
+    # serial= (vireo's; QEMU 7.2 refuses it).
+    reference = {o["option"]: {p["name"]: p for p in o["parameters"]}
+                 for o in theirs["query-command-line-options"]["return"]}
+    wrong = []
+    for option in ours["query-command-line-options"]["return"]:
+        if option["option"] not in reference:
+            wrong.append(option["option"])
+            continue
+        for p in option["parameters"]:
+            if (option["option"], p["name"]) in (("accel", "accel"), ("drive", "readonly"), ("drive", "cache"),
+                                                 ("drive", "serial")):
+                continue
+            known = reference[option["option"]].get(p["name"])
+            if known is None or known["type"] != p["type"]:
+                wrong.append(f"{option['option']}.{p['name']} ({p['type']}): QEMU {known}")
+    results.check(not wrong, "probe: query-command-line-options: QEMU's options, keys and types", "\n".join(wrong))
+    results.check(same_shape(shape(ours["query-command-line-options"]), shape(theirs["query-command-line-options"])),
+                  "probe: query-command-line-options has QEMU's shape")
+
+    # The schema: each kind of entry shaped as QEMU's.
+    def by_kind(schema):
+        kinds = {}
+        for e in schema["return"]:
+            kinds.setdefault((e["meta-type"], tuple(sorted(k for k in e if k != "features"))), e)
+        return kinds
+    mine, reference = by_kind(ours["query-qmp-schema"]), by_kind(theirs["query-qmp-schema"])
+    results.check(set(mine) <= set(reference), "probe: query-qmp-schema entries have QEMU's shapes",
+                  f"vireo only: {sorted(set(mine) - set(reference))}")
+
+
 class TerminalSession:
     """vireo on a pseudo-terminal, as a person at a terminal runs it."""
 
@@ -567,7 +716,7 @@ def check_chardev(results, vireo, kit):
             process.wait()
 
 
-CHECKS = {"shapes": check_shapes, "tcp": check_tcp, "chardev": check_chardev, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
+CHECKS = {"shapes": check_shapes, "probe": check_probe, "tcp": check_tcp, "chardev": check_chardev, "daemon": check_daemon, "hmp": check_hmp, "mux": check_mux, "lifecycle": check_lifecycle}
 
 
 def main():

@@ -127,8 +127,12 @@ TEST_CASE("-smp: impossible topologies are refused with QEMU's wording", "[cmdli
   CHECK(error_of({"-smp", "4,maxcpus=2"}) ==
         "-smp 4,maxcpus=2: Invalid CPU topology: maxcpus must be equal to or greater than smp: "
         "sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)");
-  CHECK(error_of({"-smp", "2000"}) ==
-        "-smp 2000: Invalid SMP CPUs 2000. The max CPUs supported by machine 'pc' is 255");
+  // Checked once the line is read, without the option's prefix, as QEMU.
+  CHECK(error_of({"-smp", "2000"}) == "Invalid SMP CPUs 2000. The max CPUs supported by machine 'pc-i440fx-7.2' is 255");
+  CHECK(error_of({"-smp", "2", "-M", "none"}) == "Invalid SMP CPUs 2. The max CPUs supported by machine 'none' is 1");
+  CHECK(parse({"-smp", "255"}).config.smp.cpus == 255);
+  CHECK(error_of({"-smp", "maxcpus=5000000000"}) ==
+        "-smp maxcpus=5000000000: Parameter 'smp.maxcpus' expects uint32_t");
   CHECK(error_of({"-smp", "x"}) == "-smp x: Parameter 'smp.cpus' expects integer");
   CHECK(error_of({"-smp", "2,cores=y"}) == "-smp 2,cores=y: Parameter 'smp.cores' expects integer");
   CHECK(error_of({"-smp", "4,foo=1"}) == "-smp 4,foo=1: Parameter 'smp.foo' is unexpected");
@@ -239,6 +243,55 @@ TEST_CASE("-machine, -accel and -enable-kvm choose the accelerators", "[cmdline]
   CHECK(parse({"-enable-kvm"}).config.accelerators == std::vector<std::string>{"kvm"});
   CHECK(error_of({"-accel", "foo"}) == "-accel foo: invalid accelerator foo");
   CHECK(error_of({"-machine", "accel=hvf"}) == "-machine accel=hvf: invalid accelerator hvf");
+}
+
+TEST_CASE("-machine names: pc is an alias of pc-i440fx-7.2; none is the empty machine", "[cmdline]") {
+  CHECK(parse({"-machine", "pc-i440fx-7.2"}).config.machine_type == "pc");
+  CHECK(parse({"-M", "pc"}).config.machine_type == "pc");
+  CommandLine none = parse({"-machine", "none,accel=kvm:tcg"});
+  CHECK(none.config.machine_type == "none");
+  CHECK(none.config.accelerators == std::vector<std::string>{"kvm", "tcg"});
+  CHECK_FALSE(none.config.ram_size_given);
+  CHECK(parse({"-M", "none", "-m", "64"}).config.ram_size_given);
+  // -machine help lists the alias first, then the machine it names (QEMU).
+  const auto& help = vireo::machine_types();
+  REQUIRE(help.size() >= 3);
+  CHECK(help[0].first == "pc");
+  CHECK(help[0].second == "Standard PC (i440FX + PIIX, 1996) (alias of pc-i440fx-7.2)");
+  CHECK(help[1].first == "pc-i440fx-7.2");
+  CHECK(help[1].second == "Standard PC (i440FX + PIIX, 1996) (default)");
+}
+
+TEST_CASE("the keys each option takes are the table query-command-line-options reports", "[cmdline]") {
+  // Every key in the table is accepted by its option...
+  CHECK(parse({"-machine", "type=pc,accel=tcg"}).config.machine_type == "pc");
+  CHECK(parse({"-name", "guest=g,process=p,debug-threads=on"}).config.name == "g");
+  CHECK(parse({"-m", "size=64M,slots=1,maxmem=1G"}).config.ram_bytes == 64 * MiB);
+  // ...and a key outside it is refused, with QEMU's words.
+  CHECK(error_of({"-name", "g,colour=red"}) == "-name g,colour=red: Invalid parameter 'colour'");
+  CHECK(error_of({"-accel", "tcg,thread=single"}) == "-accel tcg,thread=single: Invalid parameter 'thread'");
+  CHECK(error_of({"-mon", "chardev=c,mode=control,speed=9"}) ==
+        "-mon chardev=c,mode=control,speed=9: Invalid parameter 'speed'");
+  bool machine_listed = false;
+  for (const vireo::CommandLineOptionInfo& option : vireo::command_line_option_info()) {
+    for (const vireo::OptionParameterInfo& p : option.parameters) {
+      CHECK((p.type == "string" || p.type == "boolean" || p.type == "number" || p.type == "size"));
+    }
+    machine_listed = machine_listed || option.option == "machine";
+  }
+  CHECK(machine_listed);
+}
+
+TEST_CASE("-daemonize with -nographic: only without default devices (QEMU's rule)", "[cmdline]") {
+  CHECK(error_of({"-daemonize", "-nographic"}) == "-nographic cannot be used with -daemonize");
+  // libvirt's capability probe.
+  CommandLine probe = parse({"-S", "-no-user-config", "-nodefaults", "-nographic", "-machine", "none,accel=kvm:tcg",
+                             "-qmp", "unix:/tmp/x.sock,server=on,wait=off", "-pidfile", "/tmp/x.pid", "-daemonize"});
+  CHECK(probe.config.daemonize);
+  CHECK(probe.config.nographic);
+  CHECK(probe.config.machine_type == "none");
+  CHECK(probe.config.start_paused);
+  CHECK(probe.config.pidfile == "/tmp/x.pid");
 }
 
 TEST_CASE("unknown machines, CPUs, devices and char drivers are named", "[cmdline]") {

@@ -56,3 +56,10 @@ TEST_CASE("command table: valid arguments reach the handler", "[monitor]") {
   Json r = table.execute("memsave", {{"val", 4096}, {"size", 1}, {"filename", "f"}}, context);
   CHECK(r["val"] == 4096);
 }
+
+TEST_CASE("command table: a name registered twice is a programming error", "[monitor]") {
+  CommandTable table = sample_table();
+  CHECK_THROWS_AS(table.add({"memsave", {}, [](const Json&, CommandContext&) { return Json::object(); }}),
+                  std::logic_error);
+  CHECK(table.commands().size() == 1);
+}

@@ -13,6 +13,37 @@ const char* param_type_name(ParamType type) {
   return "any";
 }
 
+namespace qapi {
+
+QapiType builtin(std::string name) {
+  QapiType t;
+  t.builtin = std::move(name);
+  return t;
+}
+
+QapiType object(std::vector<QapiMember> members) {
+  QapiType t;
+  t.kind = QapiType::Kind::Object;
+  t.members = std::move(members);
+  return t;
+}
+
+QapiType list(QapiType element) {
+  QapiType t;
+  t.kind = QapiType::Kind::Array;
+  t.element.push_back(std::move(element));
+  return t;
+}
+
+QapiType enumeration(std::vector<std::string> values) {
+  QapiType t;
+  t.kind = QapiType::Kind::Enum;
+  t.values = std::move(values);
+  return t;
+}
+
+}  // namespace qapi
+
 namespace {
 
 bool has_type(const Json& value, ParamType type) {
@@ -28,7 +59,12 @@ bool has_type(const Json& value, ParamType type) {
 
 }  // namespace
 
-void CommandTable::add(Command command) { commands_.push_back(std::move(command)); }
+void CommandTable::add(Command command) {
+  // A name twice would be listed twice by query-commands and
+  // query-qmp-schema, which clients (libvirt) index by name.
+  if (find(command.name) != nullptr) throw std::logic_error("QMP command '" + command.name + "' registered twice");
+  commands_.push_back(std::move(command));
+}
 
 const Command* CommandTable::find(const std::string& name) const {
   for (const Command& c : commands_) {

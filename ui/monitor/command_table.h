@@ -43,6 +43,38 @@ struct Param {
   bool optional = false;
 };
 
+// A QAPI type, as query-qmp-schema describes it (QEMU's qapi/introspect.json):
+// what a command returns or an event carries. Built with the qapi:: helpers
+// below; the schema is generated from these and the commands' Params.
+struct QapiMember;
+struct QapiType {
+  enum class Kind { Builtin, Object, Array, Enum };
+  Kind kind = Kind::Builtin;
+  std::string builtin = "any";       // Builtin: "str", "int", "bool", "number", "null", "any"
+  std::vector<QapiMember> members;   // Object
+  std::vector<QapiType> element;     // Array: exactly one
+  std::vector<std::string> values;   // Enum
+};
+struct QapiMember {
+  std::string name;
+  QapiType type;
+  bool optional = false;
+};
+
+namespace qapi {
+QapiType builtin(std::string name);
+inline QapiType str() { return builtin("str"); }
+inline QapiType integer() { return builtin("int"); }
+inline QapiType boolean() { return builtin("bool"); }
+inline QapiType number() { return builtin("number"); }
+inline QapiType any() { return builtin("any"); }
+QapiType object(std::vector<QapiMember> members);
+QapiType list(QapiType element);
+QapiType enumeration(std::vector<std::string> values);
+// What a command with nothing to return gives back: {} (QEMU's empty object).
+inline QapiType nothing() { return object({}); }
+}  // namespace qapi
+
 // What a handler may ask of the front end that called it.
 struct CommandContext {
   // Runs after the reply went out (quit: the reply first, then the exit).
@@ -55,10 +87,13 @@ struct Command {
   std::string name;
   std::vector<Param> params;
   std::function<Json(const Json& args, CommandContext& context)> handler;
+  // The reply's type for query-qmp-schema; "any" when a command does not say.
+  QapiType returns = qapi::any();
 };
 
 class CommandTable {
  public:
+  // Throws std::logic_error if a command of that name is already there.
   void add(Command command);
   const Command* find(const std::string& name) const;
   const std::vector<Command>& commands() const { return commands_; }

@@ -190,16 +190,21 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
   MonitorTarget* t = &target;
   using P = ParamType;
   // Listed for query-commands; QmpSession answers it itself.
-  table.add({"qmp_capabilities", {{"enable", P::Any, true}}, [](const Json&, CommandContext&) { return no_arguments_result(); }});
+  table.add({"qmp_capabilities", {{"enable", P::Any, true}}, [](const Json&, CommandContext&) { return no_arguments_result(); },
+             qapi::nothing()});
 
   table.add({"query-status", {}, [t](const Json&, CommandContext&) {
                RunState s = t->control().status();
                return Json{{"status", run_state_name(s)}, {"singlestep", false}, {"running", s == RunState::Running}};
-             }});
+             },
+             qapi::object({{"running", qapi::boolean()},
+                           {"singlestep", qapi::boolean()},
+                           {"status", qapi::enumeration({"prelaunch", "running", "paused", "shutdown", "internal-error"})}})});
   table.add({"stop", {}, [t](const Json&, CommandContext&) {
                request_and_wait(*t, {MachineRequest::Kind::Pause});
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   table.add({"cont", {}, [t](const Json&, CommandContext&) {
                RunState s = t->control().status();
                if (s == RunState::Shutdown || s == RunState::InternalError) {
@@ -207,27 +212,36 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                }
                request_and_wait(*t, {MachineRequest::Kind::Resume});
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   table.add({"system_reset", {}, [t](const Json&, CommandContext&) {
                request_and_wait(*t, {MachineRequest::Kind::Reset, 0, "host-qmp-system-reset"});
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   table.add({"system_powerdown", {}, [t](const Json&, CommandContext&) {
                t->press_power_button();
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   table.add({"quit", {}, [t](const Json&, CommandContext& context) {
                context.after_reply = [t] { t->control().request_exit(0, "host-qmp-quit"); };
                return no_arguments_result();
-             }});
-  table.add({"query-version", {}, [](const Json&, CommandContext&) { return monitor_version(); }});
+             },
+             qapi::nothing()});
+  const QapiType version_triple =
+      qapi::object({{"major", qapi::integer()}, {"minor", qapi::integer()}, {"micro", qapi::integer()}});
+  table.add({"query-version", {}, [](const Json&, CommandContext&) { return monitor_version(); },
+             qapi::object({{"qemu", version_triple}, {"package", qapi::str()}})});
   table.add({"query-name", {}, [t](const Json&, CommandContext&) {
                std::string name = t->guest_name();
                return name.empty() ? Json::object() : Json{{"name", name}};
-             }});
+             },
+             qapi::object({{"name", qapi::str(), true}})});
   table.add({"query-kvm", {}, [t](const Json&, CommandContext&) {
                return Json{{"enabled", t->accelerator() == "kvm"}, {"present", true}};
-             }});
+             },
+             qapi::object({{"enabled", qapi::boolean()}, {"present", qapi::boolean()}})});
   table.add({"query-cpus-fast", {}, [t](const Json&, CommandContext&) {
                Json list = Json::array();
                for (const MonitorCpuInfo& cpu : t->cpus()) {
@@ -238,17 +252,15 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                                  {"target", "x86_64"}});
                }
                return list;
-             }});
-  table.add({"query-machines", {}, [](const Json&, CommandContext&) {
-               return Json::array({{{"hotpluggable-cpus", false},
-                                    {"name", "pc"},
-                                    {"numa-mem-supported", false},
-                                    {"default-cpu-type", "qemu64-x86_64-cpu"},
-                                    {"cpu-max", 255},
-                                    {"deprecated", false},
-                                    {"is-default", true},
-                                    {"default-ram-id", "pc.ram"}}});
-             }});
+             },
+             qapi::list(qapi::object({{"cpu-index", qapi::integer()},
+                                      {"qom-path", qapi::str()},
+                                      {"thread-id", qapi::integer()},
+                                      {"props", qapi::object({{"socket-id", qapi::integer(), true},
+                                                              {"core-id", qapi::integer(), true},
+                                                              {"thread-id", qapi::integer(), true}}),
+                                       true},
+                                      {"target", qapi::enumeration({"x86_64"})}}))});
   table.add({"query-cpu-definitions", {}, [](const Json&, CommandContext&) {
                Json list = Json::array();
                for (const CpuModel& m : cpu_models()) {
@@ -260,13 +272,20 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                                  {"deprecated", false}});
                }
                return list;
-             }});
+             },
+             qapi::list(qapi::object({{"name", qapi::str()},
+                                      {"migration-safe", qapi::boolean(), true},
+                                      {"static", qapi::boolean()},
+                                      {"unavailable-features", qapi::list(qapi::str()), true},
+                                      {"typename", qapi::str()},
+                                      {"deprecated", qapi::boolean()}}))});
   const CommandTable* tp = &table;
   table.add({"query-commands", {}, [tp](const Json&, CommandContext&) {
                Json list = Json::array();
                for (const Command& c : tp->commands()) list.push_back({{"name", c.name}});
                return list;
-             }});
+             },
+             qapi::list(qapi::object({{"name", qapi::str()}}))});
   // No query-events: QEMU 7.2, the reference, no longer has it
   // (query-qmp-schema replaced it), and clients treat its absence so.
   table.add({"query-chardev", {}, [t](const Json&, CommandContext&) {
@@ -275,7 +294,9 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                  list.push_back({{"frontend-open", c.frontend_open}, {"filename", c.filename}, {"label", c.label}});
                }
                return list;
-             }});
+             },
+             qapi::list(qapi::object(
+                 {{"label", qapi::str()}, {"filename", qapi::str()}, {"frontend-open", qapi::boolean()}}))});
   table.add({"memsave",
              {{"val", P::Integer}, {"size", P::Integer}, {"filename", P::String}, {"cpu-index", P::Integer, true}},
              [t](const Json& args, CommandContext& context) {
@@ -283,12 +304,14 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                if (cpu < 0) throw CommandError("Parameter 'cpu-index' expects a valid CPU index");
                save_memory(*t, args, false, static_cast<unsigned>(cpu));
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   table.add({"pmemsave", {{"val", P::Integer}, {"size", P::Integer}, {"filename", P::String}},
              [t](const Json& args, CommandContext&) {
                save_memory(*t, args, true, 0);
                return no_arguments_result();
-             }});
+             },
+             qapi::nothing()});
   // Subsystems that do not exist in vireo yet: clear errors rather than
   // empty answers a client would take for "no devices".
   table.add({"screendump", {{"filename", P::String}, {"device", P::String, true}, {"head", P::Integer, true}, {"format", P::String, true}},
@@ -330,6 +353,10 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                }
                return list;
              }});
+  // The probe a management tool runs before it starts a guest
+  // (qmp_introspection.cpp); registered last, as query-qmp-schema and
+  // query-commands describe whatever the table holds when asked.
+  register_introspection_commands(table, target);
 }
 
 }  // namespace vireo

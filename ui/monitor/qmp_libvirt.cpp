@@ -214,9 +214,8 @@ void register_libvirt_qmp_commands(CommandTable& table, MonitorTarget& target) {
                std::string uuid = t->uuid();
                return Json{{"UUID", uuid.empty() ? "00000000-0000-0000-0000-000000000000" : uuid}};
              }});
-  // vireo cannot migrate yet, so it has no migration capabilities to list
-  // or set; libvirt then leaves them alone.
-  table.add({"query-migrate-capabilities", {}, [](const Json&, CommandContext&) { return Json::array(); }});
+  // vireo cannot migrate yet: query-migrate-capabilities lists no
+  // capability (qmp_introspection.cpp), so there is none to set.
   table.add({"migrate-set-capabilities", {{"capabilities", P::Any}}, [](const Json& args, CommandContext&) {
                const Json& list = args["capabilities"];
                if (!list.is_array()) throw CommandError("Invalid parameter type for 'capabilities', expected: array");
