@@ -3,6 +3,7 @@
 // as far as vireo has one (the vCPUs and the -device devices), the vCPU's
 // feature properties, the block nodes of -blockdev, query-uuid, and the
 // migration capabilities, of which vireo has none.
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -205,7 +206,14 @@ Json named_block_node(const MonitorBlockDevice& b, const std::string& node_name,
           {"write_threshold", 0}, {"cache", cache}, {"image", image}};
 }
 
+// The "events" migration capability (one VM per process).
+std::atomic<bool> g_migration_events{false};
+
 }  // namespace
+
+Json migration_capabilities() {
+  return Json::array({{{"state", g_migration_events.load()}, {"capability", "events"}}});
+}
 
 void register_libvirt_qmp_commands(CommandTable& table, MonitorTarget& target) {
   MonitorTarget* t = &target;
@@ -214,18 +222,30 @@ void register_libvirt_qmp_commands(CommandTable& table, MonitorTarget& target) {
                std::string uuid = t->uuid();
                return Json{{"UUID", uuid.empty() ? "00000000-0000-0000-0000-000000000000" : uuid}};
              }});
-  // vireo cannot migrate yet: query-migrate-capabilities lists no
-  // capability (qmp_introspection.cpp), so there is none to set.
+  // vireo cannot migrate yet. Its one migration capability is "events"
+  // (send MIGRATION events while migrating), which libvirt sets on every
+  // domain: kept and reported, and true to its word since no migration,
+  // hence no such event, ever happens. Any other capability is refused
+  // before anything is set, as QEMU refuses one it does not know.
   table.add({"migrate-set-capabilities", {{"capabilities", P::Any}}, [](const Json& args, CommandContext&) {
                const Json& list = args["capabilities"];
                if (!list.is_array()) throw CommandError("Invalid parameter type for 'capabilities', expected: array");
-               for (const Json& item : list) {
+               for (size_t i = 0; i < list.size(); ++i) {
+                 const Json& item = list[i];
+                 const std::string at = "capabilities[" + std::to_string(i) + "]";
                  if (!item.is_object() || !item.contains("capability") || !item["capability"].is_string()) {
-                   throw CommandError("Parameter 'capabilities[0].capability' is missing");
+                   throw CommandError("Parameter '" + at + ".capability' is missing");
                  }
-                 throw CommandError("Parameter 'capability' does not accept value '" +
-                                    item["capability"].get<std::string>() + "' (vireo has no migration yet)");
+                 if (!item.contains("state") || !item["state"].is_boolean()) {
+                   throw CommandError("Parameter '" + at + ".state' is missing");
+                 }
+                 const std::string name = item["capability"].get<std::string>();
+                 if (name != "events") {
+                   throw CommandError("Parameter '" + at + ".capability' does not accept value '" + name +
+                                      "' (vireo has no migration yet)");
+                 }
                }
+               for (const Json& item : list) g_migration_events = item["state"].get<bool>();
                return Json::object();
              }});
   table.add({"qom-list", {{"path", P::String}}, [t](const Json& args, CommandContext&) {
