@@ -205,7 +205,8 @@ def check_domain_life(lv, results, ctx):
         dumped = os.path.join(files, "dumped.xml")
         with open(dumped, "w") as f:
             f.write(first.stdout_text)
-        redefined = lv.virsh("define", dumped, timeout=30)
+        # define looks the emulator up again (libvirt may probe it again).
+        redefined = lv.virsh("define", dumped, timeout=180)
         second = lv.virsh("dumpxml", "--inactive", NAME, timeout=30)
         root = ET.fromstring(first.stdout_text) if first.returncode == 0 else None
         results.check(first.returncode == 0 and redefined.returncode == 0 and
@@ -237,4 +238,54 @@ def check_domain_life(lv, results, ctx):
                       r.describe() + f"\nlist --all: {everything}")
 
 
-CHECKS = [check_domain_life]
+VI_NAME = "vireo-virtinst"
+
+
+def check_virt_install(lv, results, ctx):
+    """virt-install --import with direct kernel boot creates and starts a
+    vireo domain; the guest answers on its console."""
+    if ctx.guest_kit is None or shutil.which("virt-install") is None:
+        results.skip("virt-install", "no guest kit or no virt-install (virtinst)")
+        return
+    files = scratch_dir("vireo-virtinst-files-")
+    os.chmod(files, 0o755)
+    for name in ("vmlinuz", "initrd.gz"):
+        shutil.copy(os.path.join(ctx.guest_kit, name), files)
+        os.chmod(os.path.join(files, name), 0o644)
+    argv = ["virt-install", "--connect", "{uri}", "--name", VI_NAME, "--virt-type", "qemu",
+            "--arch", "x86_64", "--machine", "pc", "--memory", "256", "--vcpus", "1",
+            "--osinfo", "detect=off,name=generic",
+            "--boot", f"emulator={ctx.vireo},kernel={files}/vmlinuz,initrd={files}/initrd.gz,"
+                      "kernel_args=console=ttyS0 vireo.test=shell",
+            "--import", "--disk", "none", "--network", "none", "--graphics", "none", "--sound", "none",
+            "--controller", "usb,model=none", "--memballoon", "none", "--serial", "pty",
+            "--noautoconsole"]
+    console = None
+    try:
+        r = lv.run_client(argv, timeout=240)
+        if not results.check(r.returncode == 0 and domstate_of(lv, VI_NAME) == "running",
+                             "virt-install --import (direct kernel boot, emulator vireo) starts the domain",
+                             r.describe() + "\n" + lv.domain_log(VI_NAME)[-3000:]):
+            return
+        tty_path = lv.virsh("ttyconsole", VI_NAME, timeout=30).stdout_text.strip()
+        if not results.check(tty_path.startswith("/dev/pts/"), "virt-install: the domain has a console pty",
+                             tty_path):
+            return
+        console = PtyConsole(tty_path)
+        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        answer = console.command("echo $((6*7))", r"^42$") if booted else None
+        results.check(answer is not None, "virt-install: the guest answers echo $((6*7)) with 42",
+                      console.text[-3000:])
+    finally:
+        if console is not None:
+            console.close()
+        lv.virsh("destroy", VI_NAME, timeout=60)
+        lv.virsh("undefine", VI_NAME, timeout=30)
+
+
+def domstate_of(lv, name):
+    r = lv.virsh("domstate", name, timeout=30)
+    return r.stdout_text.strip() if r.returncode == 0 else ""
+
+
+CHECKS = [check_domain_life, check_virt_install]
