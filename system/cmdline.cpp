@@ -537,6 +537,8 @@ const std::vector<OptionDef>& option_table() {
       {"rtc", true, "base=utc|localtime[,clock=host]", "the real-time clock's start value", parse_rtc},
       {"boot", true, "[order=drives][,menu=on|off][,strict=on|off]", "boot order (for the firmware)", parse_boot},
       {"msg", true, "timestamp=on|off", "prefix error messages with the time", parse_msg},
+      {"global", true, "PIIX4_PM.disable_s3=1", "a device type's property default (PIIX4_PM.disable_s3/_s4=1)",
+       parse_global},
       {"no-acpi", false, nullptr, "no ACPI (no tables for -kernel, no power button)",
        [](CommandLine& cl, const std::string&) { cl.config.no_acpi = true; }},
   };
@@ -601,6 +603,7 @@ const std::vector<CommandLineOptionInfo>& command_line_option_info() {
         P{"reboot-timeout", "number", ""}, P{"strict", "boolean", ""}}},
       {"overcommit", {P{"mem-lock", "boolean", ""}, P{"cpu-pm", "boolean", ""}}},
       {"msg", {P{"timestamp", "boolean", ""}, P{"guest-name", "boolean", ""}}},
+      {"global", {P{"driver", "string", ""}, P{"property", "string", ""}, P{"value", "string", ""}}},
       {"mon", {P{"chardev", "string", ""}, P{"mode", "string", ""}, P{"pretty", "boolean", ""}}},
       // -device properties depend on the device (device-list-properties).
       {"device", {}},

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "system/device_catalog.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -305,6 +306,44 @@ void parse_name(CommandLine& cl, const std::string& arg) {
   kv.check_known({"guest", "process", "debug-threads"});
   cl.config.name = kv.get("guest").value_or("");
   if (auto v = kv.get("debug-threads")) cl.config.debug_threads = parse_bool(*v, "debug-threads");
+}
+
+// -global DRIVER.PROPERTY=VALUE (or driver=,property=,value=): a default
+// for a device type's property. The built-in PIIX4_PM's disable_s3 and
+// disable_s4 are the ones libvirt writes (<pm> in the domain XML); vireo
+// has neither sleep state, so only 1 is true of it. Other properties are
+// not supported yet.
+void parse_global(CommandLine&, const std::string& arg) {
+  std::string driver, property, value;
+  if (arg.find("driver=") == 0 || arg.find(",property=") != std::string::npos) {
+    KeyValueList kv = KeyValueList::parse(arg, "");
+    kv.check_known({"driver", "property", "value"});
+    driver = kv.get("driver").value_or("");
+    property = kv.get("property").value_or("");
+    value = kv.get("value").value_or("");
+  } else {
+    const size_t dot = arg.find('.');
+    const size_t equals = arg.find('=', dot == std::string::npos ? 0 : dot);
+    if (dot == std::string::npos || equals == std::string::npos) {
+      throw Error("Invalid format: expected DRIVER.PROPERTY=VALUE");
+    }
+    driver = arg.substr(0, dot);
+    property = arg.substr(dot + 1, equals - dot - 1);
+    value = arg.substr(equals + 1);
+  }
+  const DeviceTypeInfo* type = find_device_type(driver);
+  if (type == nullptr) throw Error("global " + driver + "." + property + " has invalid class name");
+  bool known = false;
+  for (const DevicePropertyInfo& p : type->properties) known = known || p.name == property;
+  if (!known) throw Error("Property '" + driver + "." + property + "' not found");
+  if (driver == "PIIX4_PM" && (property == "disable_s3" || property == "disable_s4")) {
+    uint64_t n = parse_uint(value, property);
+    if (n > 0xff) throw Error("Property " + driver + "." + property + " doesn't take value " + value);
+    if (n != 1) throw Error(std::string("vireo's ACPI has no ") + (property == "disable_s3" ? "S3" : "S4") +
+                            " sleep state yet: only " + property + "=1 is supported");
+    return;
+  }
+  throw Error("-global " + driver + "." + property + " is not supported yet");
 }
 
 bool apply_machine_property(CommandLine& cl, const KeyValue& item) {

@@ -29,6 +29,7 @@ void parse_rtc(CommandLine& cl, const std::string& arg);
 void parse_boot(CommandLine& cl, const std::string& arg);
 void parse_msg(CommandLine& cl, const std::string& arg);
 void parse_name(CommandLine& cl, const std::string& arg);
+void parse_global(CommandLine& cl, const std::string& arg);
 
 // -machine's properties beyond type and accel (usb, dump-guest-core,
 // memory-backend; the option table lists them). False if `item` is not one

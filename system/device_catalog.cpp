@@ -26,6 +26,11 @@ const std::vector<DeviceTypeInfo>& device_catalog() {
       {"i440FX", "pci-device", "", false, "", {}},
       {"PIIX3", "pci-piix3", "", false, "", {}},
       {"i8042", "isa-device", "", false, "", {}},
+      // The PM1 registers and PM timer of hw/acpi/acpi_pm.cpp. vireo's ACPI
+      // tables offer soft-off (\_S5) only, so S3 and S4 are always
+      // disabled: -global PIIX4_PM.disable_s3=1 (what libvirt writes for
+      // <pm><suspend-to-mem enabled='no'/>) states what is so.
+      {"PIIX4_PM", "pci-device", "", false, "", {P{"disable_s3", "uint8", "", "1"}, P{"disable_s4", "uint8", "", "1"}}},
       {"port92", "isa-device", "", false, "", {}},
       {"mc146818rtc", "isa-device", "", false, "", {}},
       {"hpet", "sys-bus-device", "", false, "", {}},

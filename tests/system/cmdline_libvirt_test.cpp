@@ -99,5 +99,10 @@ TEST_CASE("libvirt options: the small ones", "[cmdline][libvirt]") {
   CHECK(error_of({"-boot", "order=z"}) == "-boot order=z: Invalid boot device 'z'");
   CHECK(error_of({"-rtc", "base=2006-06-17T16:01:21"}).find("only utc and localtime") != std::string::npos);
   CHECK(error_of({"-machine", "pc,usb=on"}).find("no USB controller") != std::string::npos);
+  CHECK_NOTHROW(parse_command_line({"-global", "PIIX4_PM.disable_s3=1", "-global",
+                                    "driver=PIIX4_PM,property=disable_s4,value=1"}));
+  CHECK(error_of({"-global", "PIIX4_PM.disable_s3=0"}).find("no S3 sleep state") != std::string::npos);
+  CHECK(error_of({"-global", "PIIX4_PM.nothing=1"}) == "-global PIIX4_PM.nothing=1: Property 'PIIX4_PM.nothing' not found");
+  CHECK(error_of({"-global", "nodev.x=1"}).find("invalid class name") != std::string::npos);
   CHECK(error_of({"-chardev", "null,id=c,fd=3"}) == "-chardev null,id=c,fd=3: Invalid parameter 'fd'");
 }
