@@ -70,8 +70,12 @@ void set_accelerators(VmConfig& config, const std::string& list) {
 
 void parse_machine(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = KeyValueList::parse(arg, "type");
-  check_option_keys(kv, "machine");
+  // memory-backend is a machine property QEMU 7.2 does not list among
+  // -machine's options (query-command-line-options), so neither does vireo.
   for (const KeyValue& item : kv.items()) {
+    if (item.key != "memory-backend" && !option_takes_key("machine", item.key)) {
+      throw Error("Invalid parameter '" + item.key + "'");
+    }
     if (item.key != "type" && item.key != "accel") apply_machine_property(cl, item);
   }
   if (auto type = kv.get("type")) {
@@ -578,8 +582,7 @@ const std::vector<CommandLineOptionInfo>& command_line_option_info() {
       {"machine", {{"type", "string", "emulated machine"}, {"accel", "string", "accelerator list"},
                    // system/cmdline_libvirt.cpp
                    {"usb", "boolean", "Set on/off to enable/disable usb"},
-                   {"dump-guest-core", "boolean", "Include guest memory in a core dump"},
-                   {"memory-backend", "string", "Set RAM backendValid value is ID of hostmem based backend"}}},
+                   {"dump-guest-core", "boolean", "Include guest memory in a core dump"}}},
       {"accel", {{"accel", "string", "kvm or tcg"}}},
       {"memory", {P{"size", "size", ""}, P{"slots", "number", ""}, P{"maxmem", "size", ""}}},
       {"smp-opts",
