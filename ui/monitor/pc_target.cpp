@@ -1,9 +1,8 @@
 #include "ui/monitor/pc_target.h"
 
-#include "accel/tcg/cpuid.h"
-
 #include <sys/stat.h>
 
+#include "accel/tcg/cpuid.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
 #include "hw/virtio/virtio_blk.h"
