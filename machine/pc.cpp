@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,9 @@ PcMachine::~PcMachine() {
 
 void PcMachine::map_ram() {
   uint8_t* ram = memory_.allocate("pc.ram", config_.ram_bytes);
+  // -machine dump-guest-core=off (libvirt's default): a core dump of vireo
+  // leaves the guest's memory out, as QEMU's does.
+  if (!config_.dump_guest_core) madvise(ram, config_.ram_bytes, MADV_DONTDUMP);
   // Below 1 MiB the RAM has two holes: the VGA window, and the BIOS alias
   // when firmware is mapped there.
   uint64_t isa_bios_start = PcMemoryLayout::kHighMemoryStart;
@@ -294,6 +298,15 @@ void PcMachine::create_devices() {
 
   // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
   // Its timer counts virtual time, which stands still while paused.
+  if (config_.no_acpi) {
+    // -no-acpi: no PIIX4 power management function (as QEMU's pc without
+    // ACPI); system_powerdown then only reports POWERDOWN.
+    auto post = std::make_unique<PostCodePort>();
+    pio_.add(0x80, 1, post.get(), "ioport80");
+    devices_.push_back(std::move(post));
+    create_user_devices();
+    return;
+  }
   auto pm = std::make_unique<AcpiPm>(irq_line(9), control_,
                                      [this] { return static_cast<uint64_t>(clock_.now_ns()); });
   acpi_pm_ = pm.get();
@@ -333,7 +346,66 @@ void PcMachine::create_serial_ports() {
     backend->attach(uart.get());
     uarts_.push_back(uart.get());
     devices_.push_back(std::move(uart));
+    com_used_[i] = true;
   }
+  for (const DeviceSpec& spec : config_.devices) {
+    if (spec.driver != "isa-serial") continue;
+    try {
+      create_isa_serial(spec);
+    } catch (const Error& e) {
+      throw Error(spec.option_text + ": " + e.what());
+    }
+  }
+}
+
+// -device isa-serial,chardev=ID[,index=N]: COM(N+1) on a -chardev, or the
+// first free COM port without index.
+void PcMachine::create_isa_serial(const DeviceSpec& spec) {
+  check_device_properties(spec);
+  unsigned index = 0;
+  if (auto text = spec.properties.get("index")) {
+    uint64_t n = parse_uint(*text, "index");
+    if (n >= 4) throw Error("Max. supported number of ISA serial ports is 4.");
+    index = static_cast<unsigned>(n);
+    if (com_used_[index]) throw Error("serial port index " + std::to_string(index) + " is already in use");
+  } else {
+    while (index < 4 && com_used_[index]) ++index;
+    if (index == 4) throw Error("Max. supported number of ISA serial ports is 4.");
+  }
+  const std::string chardev_id = spec.properties.get("chardev").value_or("");
+  const ChardevSpec* chardev = nullptr;
+  for (const ChardevSpec& c : config_.chardevs) {
+    if (c.id == chardev_id) chardev = &c;
+  }
+  if (chardev_id.empty()) throw Error("Property 'isa-serial.chardev' is required");
+  if (chardev == nullptr) throw Error("Property 'isa-serial.chardev' can't find value '" + chardev_id + "'");
+  bool in_use = false;
+  for (const MonitorSpec& monitor : config_.monitors) in_use = in_use || monitor.chardev_id == chardev_id;
+  for (const auto& [label, filename] : serial_chardevs_) in_use = in_use || label == chardev_id;
+  if (in_use) throw Error("Property 'isa-serial.chardev' can't take value '" + chardev_id + "', it's in use");
+  std::string filename;
+  if (chardev->backend == "pty") {
+    std::string path;
+    char_backends_.push_back(create_pty_backend(&path));
+    filename = "pty:" + path;
+    // QEMU's words, on stderr without a prefix: libvirt and users read the
+    // pty's name from here.
+    std::fprintf(stderr, "char device redirected to %s (label %s)\n", path.c_str(), chardev_id.c_str());
+    std::fflush(stderr);
+  } else if (chardev->backend == "file" || chardev->backend == "null" || chardev->backend == "stdio") {
+    char_backends_.push_back(create_char_backend(chardev->backend == "file" ? chardev->filename : chardev->backend, {}));
+    filename = chardev->filename;
+  } else {
+    throw Error("chardev '" + chardev_id + "': a " + chardev->backend + " chardev for a serial port is not supported yet");
+  }
+  CharBackend* backend = char_backends_.back().get();
+  auto uart = std::make_unique<Uart16550>(irq_line(kComPorts[index].irq), backend);
+  pio_.add(kComPorts[index].base, Uart16550::kRegisterCount, uart.get(), "serial");
+  backend->attach(uart.get());
+  uarts_.push_back(uart.get());
+  devices_.push_back(std::move(uart));
+  com_used_[index] = true;
+  serial_chardevs_.push_back({chardev_id, filename});
 }
 
 void PcMachine::create_user_devices() {
@@ -358,6 +430,8 @@ void PcMachine::create_user_devices() {
         devices_.push_back(std::move(device));
       } else if (spec.driver == "virtio-blk-pci") {
         create_virtio_blk_device(spec);
+      } else if (spec.driver == "isa-serial") {
+        // Built with the other serial ports (create_serial_ports).
       } else {
         throw Error("'" + spec.driver + "' is not a valid device model name");
       }
@@ -368,6 +442,10 @@ void PcMachine::create_user_devices() {
 }
 
 void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
+  // bootindex orders firmware boot devices; vireo gives the firmware no
+  // boot order yet (no fw_cfg) and -kernel needs none, so it is checked
+  // and otherwise has no effect.
+  if (auto index = spec.properties.get("bootindex")) parse_uint(*index, "bootindex");
   const std::string drive_id = spec.properties.get("drive").value_or("");
   if (drive_id.empty()) throw Error("drive property not set");
   const DriveSpec* drive = nullptr;
@@ -385,9 +463,11 @@ void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
   int devfn = -1;
   if (auto addr = spec.properties.get("addr")) {
     // QEMU's PCI address property: SLOT[.FUNCTION], both hex.
-    const size_t dot = addr->find('.');
-    const uint64_t slot = parse_uint("0x" + addr->substr(0, dot), "addr");
-    const uint64_t function = dot == std::string::npos ? 0 : parse_uint("0x" + addr->substr(dot + 1), "addr");
+    // libvirt writes "0x2".
+    std::string text = addr->rfind("0x", 0) == 0 ? addr->substr(2) : *addr;
+    const size_t dot = text.find('.');
+    const uint64_t slot = parse_uint("0x" + text.substr(0, dot), "addr");
+    const uint64_t function = dot == std::string::npos ? 0 : parse_uint("0x" + text.substr(dot + 1), "addr");
     if (slot >= PciBus::kSlots || function >= PciBus::kFunctions) {
       throw Error("Property 'virtio-blk-pci.addr' doesn't take value '" + *addr + "'");
     }
@@ -431,7 +511,14 @@ void PcMachine::create_rtc() {
   // (KVM's in-kernel irqchip has no RTC); IRQ 8 goes through set_irq().
   timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
-  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec);
+  int64_t start_ns = int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec;
+  if (config_.rtc_localtime) {
+    // -rtc base=localtime: the RTC shows the host's local time.
+    tm local{};
+    localtime_r(&wall.tv_sec, &local);
+    start_ns += int64_t{local.tm_gmtoff} * 1'000'000'000;
+  }
+  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
   rtc_ = rtc.get();
   pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");
@@ -503,14 +590,7 @@ void PcMachine::load_boot_images() {
     assign_pci_resources();
     // Without firmware to build them, the machine provides the ACPI tables
     // in the reserved BIOS area where the kernel looks for them.
-    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
-                                                  {.cpu_count = config_.smp.cpus,
-                                                   .pci_mmio_start = layout_.below_4g,
-                                                   .hpet_address = Hpet::kBaseAddress,
-                                                   .hpet_block_id = Hpet::capabilities_low()});
-    if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
-      throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
-    }
+    if (!config_.no_acpi) load_acpi_tables();
   } else {
     reload_firmware(memory_, firmware_image_);
     boot_cpu_state_ = power_on_cpu_state(signature, true);
@@ -521,8 +601,21 @@ void PcMachine::load_boot_images() {
   }
 }
 
+void PcMachine::load_acpi_tables() {
+  {
+    std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
+                                                  {.cpu_count = config_.smp.cpus,
+                                                   .pci_mmio_start = layout_.below_4g,
+                                                   .hpet_address = Hpet::kBaseAddress,
+                                                   .hpet_block_id = Hpet::capabilities_low()});
+    if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
+      throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
+    }
+  }
+}
+
 void PcMachine::press_power_button() {
-  acpi_pm_->press_power_button();
+  if (acpi_pm_ != nullptr) acpi_pm_->press_power_button();
   control_.emit({MachineEvent::Kind::Powerdown});
 }
 
@@ -542,11 +635,12 @@ std::vector<std::pair<std::string, std::string>> PcMachine::chardevs() const {
   for (size_t i = 0; i < config_.serial_specs.size(); ++i) {
     list.push_back({"serial" + std::to_string(i), config_.serial_specs[i]});
   }
+  for (const auto& entry : serial_chardevs_) list.push_back(entry);
   return list;
 }
 
 void PcMachine::reset_devices() {
-  acpi_pm_->reset();
+  if (acpi_pm_ != nullptr) acpi_pm_->reset();
   for (Uart16550* uart : uarts_) uart->reset();
   i8042_->reset();
   port92_->reset();
@@ -582,6 +676,11 @@ void PcMachine::stop_vcpus() {
 
 void PcMachine::vcpu_thread(Vcpu& vcpu) {
   if (vcpu.index() < config_.smp.cpus) vcpu_tids_[vcpu.index()] = static_cast<int>(syscall(SYS_gettid));
+  if (config_.debug_threads) {
+    // -name debug-threads=on: QEMU's thread names, seen in ps and gdb.
+    std::string name = "CPU " + std::to_string(vcpu.index()) + "/" + (accelerator_choice_ == "kvm" ? "KVM" : "TCG");
+    pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  }
   t_current_vcpu = &vcpu;
   while (!vcpus_stopping_.load()) {
     switch (vcpu.run()) {

@@ -118,6 +118,8 @@ class PcMachine {
   void map_ram();
   void create_devices();
   void create_serial_ports();
+  void create_isa_serial(const DeviceSpec& spec);
+  void load_acpi_tables();
   void create_user_devices();
   // The i440FX host bridge, PIIX3 and the configuration ports.
   void create_pci();
@@ -189,6 +191,9 @@ class PcMachine {
   std::unique_ptr<ApicBus> apic_bus_;
   std::vector<std::unique_ptr<BusDevice>> devices_;
   std::vector<Uart16550*> uarts_;
+  bool com_used_[4] = {false, false, false, false};
+  // -device isa-serial chardevs: (chardev id, query-chardev filename).
+  std::vector<std::pair<std::string, std::string>> serial_chardevs_;
   I8042* i8042_ = nullptr;
   SystemControlPortA* port92_ = nullptr;
   AcpiPm* acpi_pm_ = nullptr;

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "accel/cpu_model.h"
+#include "system/cmdline_libvirt.h"
 #include "system/device_catalog.h"
 #include "util/error.h"
 
@@ -85,11 +86,16 @@ void parse_machine(CommandLine& cl, const std::string& arg) {
     cl.config.machine_type = machine->machine;
   }
   // Other keys are the machine's properties; QEMU names an unknown one
-  // by the machine's QOM type.
+  // by the machine's QOM type. memory-backend is a machine property QEMU
+  // 7.2 does not list among -machine's options (query-command-line-options),
+  // so neither does vireo's table.
   for (const KeyValue& item : kv.items()) {
-    if (!option_takes_key("machine", item.key)) {
+    if (item.key != "memory-backend" && !option_takes_key("machine", item.key)) {
       throw Error("Property '" + machine_info(cl.config.machine_type).name + "-machine." + item.key + "' not found");
     }
+  }
+  for (const KeyValue& item : kv.items()) {
+    if (item.key != "type" && item.key != "accel") apply_machine_property(cl, item);
   }
   if (auto accel = kv.get("accel")) set_accelerators(cl.config, *accel);
 }
@@ -273,7 +279,7 @@ void parse_display(CommandLine& cl, const std::string& arg) {
 }
 
 void parse_device(CommandLine& cl, const std::string& arg) {
-  KeyValueList kv = KeyValueList::parse(arg, "driver");
+  KeyValueList kv = parse_option_value(arg, "driver");
   std::string driver = kv.get("driver").value_or("");
   if (driver == "virtio-blk") driver = "virtio-blk-pci";  // QEMU's alias on PC machines
   if (driver == "help" || driver == "?") {
@@ -403,6 +409,7 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
   check_option_keys(kv, "chardev", true);
   ChardevSpec spec;
   spec.backend = kv.get("backend").value_or("");
+  if (kv.has("fd") && spec.backend != "socket") throw Error("Invalid parameter 'fd'");
   spec.id = kv.get("id").value_or("");
   if (spec.id.empty()) throw Error("Parameter 'id' is missing");
   for (const ChardevSpec& existing : cl.config.chardevs) {
@@ -417,7 +424,10 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
   } else if (spec.backend == "socket") {
     spec.path = kv.get("path").value_or("");
     spec.host = kv.get("host").value_or("");
-    if (auto port = kv.get("port")) {
+    if (auto fd = kv.get("fd")) {
+      if (!spec.path.empty() || !spec.host.empty()) throw Error("fd= cannot be combined with path= or host=");
+      use_inherited_listener(spec, *fd);
+    } else if (auto port = kv.get("port")) {
       uint64_t p = parse_uint(*port, "port");
       if (p > 0xffff) throw Error("port out of range");
       spec.port = static_cast<uint16_t>(p);
@@ -429,8 +439,13 @@ void parse_chardev(CommandLine& cl, const std::string& arg) {
     spec.wait = parse_bool(kv.get("wait").value_or("on"), "wait");
     if (!spec.server) throw Error("only server sockets (server=on) are supported yet");
     if (spec.wait) throw Error("wait=on is not supported yet; use wait=off");
-    spec.filename = !spec.path.empty() ? "unix:" + spec.path + ",server=on"
-                                       : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+    if (spec.fd < 0) {
+      spec.filename = !spec.path.empty() ? "unix:" + spec.path + ",server=on"
+                                         : "tcp:" + spec.host + ":" + std::to_string(spec.port) + ",server=on";
+    }
+  } else if (spec.backend == "pty") {
+    // The pty is opened when the machine is built; its name is known then.
+    spec.filename = "pty";
   } else {
     throw Error("'" + spec.backend + "' is not a valid char driver name");
   }
@@ -493,12 +508,8 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string&) { cl.config.no_reboot = true; }},
       {"no-shutdown", false, nullptr, "stop instead of exiting when the guest powers off",
        [](CommandLine& cl, const std::string&) { cl.config.no_shutdown = true; }},
-      {"name", true, "[guest=]name", "name of the guest",
-       [](CommandLine& cl, const std::string& a) {
-         KeyValueList kv = KeyValueList::parse(a, "guest");
-         check_option_keys(kv, "name");
-         cl.config.name = kv.get("guest").value_or("");
-       }},
+      {"name", true, "[guest=]name[,debug-threads=on]", "name of the guest (debug-threads: name the vCPU threads)",
+       parse_name},
       {"device", true, "driver[,prop=value...]", "add a device ('-device help' lists them)", parse_device},
       {"drive", true, "file=path[,format=raw|qcow2][,if=virtio|none][,id=][,cache=][,readonly=on][,snapshot=on]",
        "add a disk image (if=virtio: a virtio-blk disk; if=none: for -device virtio-blk-pci,drive=ID)",
@@ -523,6 +534,23 @@ const std::vector<OptionDef>& option_table() {
        [](CommandLine& cl, const std::string& a) { cl.config.pidfile = a; }},
       {"mon", true, "[chardev=]id[,mode=readline|control][,pretty=on|off]", "a monitor on a -chardev",
        parse_mon},
+      // What libvirt writes (system/cmdline_libvirt.cpp).
+      {"object", true, "secret,id=,data=|file=[,format=base64] | memory-backend-ram,id=,size= | {JSON}",
+       "create an object", parse_object},
+      {"blockdev", true, "{JSON} (driver file, raw or qcow2; node-name=)", "a block node for -device ...,drive=NODE",
+       parse_blockdev},
+      {"audiodev", true, "none,id=id | {JSON}", "an audio backend (only none: vireo has no sound device)",
+       parse_audiodev},
+      {"overcommit", true, "mem-lock=off[,cpu-pm=off]", "memory locking and CPU power management (off only)",
+       parse_overcommit},
+      {"uuid", true, "uuid", "the machine's UUID (query-uuid)", parse_uuid},
+      {"rtc", true, "base=utc|localtime[,clock=host]", "the real-time clock's start value", parse_rtc},
+      {"boot", true, "[order=drives][,menu=on|off][,strict=on|off]", "boot order (for the firmware)", parse_boot},
+      {"msg", true, "timestamp=on|off", "prefix error messages with the time", parse_msg},
+      {"global", true, "PIIX4_PM.disable_s3=1", "a device type's property default (PIIX4_PM.disable_s3/_s4=1)",
+       parse_global},
+      {"no-acpi", false, nullptr, "no ACPI (no tables for -kernel, no power button)",
+       [](CommandLine& cl, const std::string&) { cl.config.no_acpi = true; }},
   };
   return table;
 }
@@ -557,7 +585,10 @@ const std::vector<std::pair<std::string, std::string>>& machine_types() {
 const std::vector<CommandLineOptionInfo>& command_line_option_info() {
   using P = OptionParameterInfo;
   static const std::vector<CommandLineOptionInfo> options = {
-      {"machine", {{"type", "string", "emulated machine"}, {"accel", "string", "accelerator list"}}},
+      {"machine", {{"type", "string", "emulated machine"}, {"accel", "string", "accelerator list"},
+                   // system/cmdline_libvirt.cpp
+                   {"usb", "boolean", "Set on/off to enable/disable usb"},
+                   {"dump-guest-core", "boolean", "Include guest memory in a core dump"}}},
       {"accel", {{"accel", "string", "kvm or tcg"}}},
       {"memory", {P{"size", "size", ""}, P{"slots", "number", ""}, P{"maxmem", "size", ""}}},
       {"smp-opts",
@@ -573,7 +604,15 @@ const std::vector<CommandLineOptionInfo>& command_line_option_info() {
       {"chardev",
        {P{"backend", "string", ""}, P{"path", "string", ""}, P{"host", "string", ""}, P{"port", "string", ""},
         P{"server", "boolean", ""}, P{"wait", "boolean", ""}, P{"mux", "boolean", ""}, P{"signal", "boolean", ""},
-        P{"logfile", "string", ""}}},
+        P{"logfile", "string", ""}, P{"fd", "string", ""}}},
+      // system/cmdline_libvirt.cpp checks the same keys.
+      {"rtc", {P{"base", "string", ""}, P{"clock", "string", ""}, P{"driftfix", "string", ""}}},
+      {"boot-opts",
+       {P{"order", "string", ""}, P{"once", "string", ""}, P{"menu", "boolean", ""}, P{"splash-time", "number", ""},
+        P{"reboot-timeout", "number", ""}, P{"strict", "boolean", ""}}},
+      {"overcommit", {P{"mem-lock", "boolean", ""}, P{"cpu-pm", "boolean", ""}}},
+      {"msg", {P{"timestamp", "boolean", ""}, P{"guest-name", "boolean", ""}}},
+      {"global", {P{"driver", "string", ""}, P{"property", "string", ""}, P{"value", "string", ""}}},
       {"mon", {P{"chardev", "string", ""}, P{"mode", "string", ""}, P{"pretty", "boolean", ""}}},
       // -device properties depend on the device (device-list-properties).
       {"device", {}},
@@ -623,6 +662,7 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     }
     if (cl.action != CommandLine::Action::Run) return cl;
   }
+  finish_management_options(cl);
   if (!cl.config.kernel_path.empty() && !cl.config.bios_path.empty()) {
     // QEMU allows both (the BIOS then loads the kernel through fw_cfg); vireo
     // boots kernels directly, so the combination is refused rather than guessed.

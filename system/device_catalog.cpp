@@ -15,13 +15,22 @@ const std::vector<DeviceTypeInfo>& device_catalog() {
        "bus PCI, alias \"virtio-blk\"; drive=ID[,addr=SLOT[.FN]][,bus=pci.0][,id=][,serial=]", true, "pci.0",
        {P{"drive", "str", "Node name or ID of a block device to use as a backend", ""},
         P{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
-        P{"serial", "str", "", ""}}},
+        P{"serial", "str", "", ""},
+        // Checked, then without effect: vireo gives the firmware no boot
+        // order yet (no fw_cfg), and -kernel needs none.
+        P{"bootindex", "int32", "", ""}}},
+      {"isa-serial", "isa-device", "bus ISA; chardev=ID[,index=0..3]: a 16550A UART at COM1..COM4", true, "isa.0",
+       {P{"index", "uint32", "", "4294967295"}, P{"chardev", "str", "ID of a chardev to use as a backend", ""}}},
       // Built into the pc machine.
       {"i440FX-pcihost", "pci-host-bridge", "", false, "", {}},
       {"i440FX", "pci-device", "", false, "", {}},
       {"PIIX3", "pci-piix3", "", false, "", {}},
-      {"isa-serial", "isa-device", "", false, "", {}},
       {"i8042", "isa-device", "", false, "", {}},
+      // The PM1 registers and PM timer of hw/acpi/acpi_pm.cpp. vireo's ACPI
+      // tables offer soft-off (\_S5) only, so S3 and S4 are always
+      // disabled: -global PIIX4_PM.disable_s3=1 (what libvirt writes for
+      // <pm><suspend-to-mem enabled='no'/>) states what is so.
+      {"PIIX4_PM", "pci-device", "", false, "", {P{"disable_s3", "uint8", "", "1"}, P{"disable_s4", "uint8", "", "1"}}},
       {"port92", "isa-device", "", false, "", {}},
       {"mc146818rtc", "isa-device", "", false, "", {}},
       {"hpet", "sys-bus-device", "", false, "", {}},

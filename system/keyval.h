@@ -21,6 +21,12 @@ class KeyValueList {
   // Throws Error on an empty key. `implied_key` may be empty when the option
   // has none, in which case a leading bare item is a boolean key.
   static KeyValueList parse(std::string_view text, std::string_view implied_key);
+  // From pairs already split (a JSON option value).
+  static KeyValueList from_items(std::vector<KeyValue> items) {
+    KeyValueList list;
+    list.items_ = std::move(items);
+    return list;
+  }
 
   // The last value given for `key` (QEMU: later settings win).
   std::optional<std::string> get(std::string_view key) const;

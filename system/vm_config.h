@@ -30,6 +30,29 @@ struct DriveSpec {
   bool snapshot = false;
   bool snapshot_given = false;  // snapshot= was on the line: -snapshot leaves it alone
   std::string serial;
+  // -blockdev: the format node's name (query-block's node-name; the drive
+  // then has no BlockBackend name, so query-block's "device" is empty) and
+  // the protocol node below it.
+  std::string node_name;
+  std::string file_node_name;
+  bool from_blockdev = false;
+};
+
+// -blockdev: one node of the block graph, checked and joined into DriveSpecs
+// once the whole command line is read.
+struct BlockdevSpec {
+  std::string option_text;
+  std::string node_name;
+  std::string driver;       // "file", "raw", "qcow2"
+  KeyValueList properties;  // flattened ("cache.direct")
+};
+
+// -object: user-creatable objects vireo knows (secret, memory-backend-ram).
+struct ObjectSpec {
+  std::string option_text;
+  std::string qom_type;
+  std::string id;
+  KeyValueList properties;
 };
 
 struct SmpConfig {
@@ -44,7 +67,8 @@ struct SmpConfig {
 // -chardev (and the chardevs -qmp/-monitor/-serial mon: create).
 struct ChardevSpec {
   std::string id;
-  std::string backend;  // "socket", "stdio", "file", "null"
+  std::string backend;  // "socket", "stdio", "file", "null", "pty"
+  int fd = -1;          // socket: an inherited listening socket (fd=N)
   std::string path;     // socket: a unix socket path; file: the file
   std::string host;     // socket: tcp host ("" for a unix socket)
   uint16_t port = 0;
@@ -63,6 +87,17 @@ struct MonitorSpec {
 
 struct VmConfig {
   std::string machine_type = "pc";
+  // -machine memory-backend=ID: guest RAM is that -object memory-backend-ram.
+  std::string memory_backend;
+  // -machine dump-guest-core=off: guest RAM is left out of core dumps.
+  bool dump_guest_core = true;
+  bool no_acpi = false;        // -no-acpi
+  bool rtc_localtime = false;  // -rtc base=localtime
+  std::string uuid;            // -uuid; empty: none given
+  bool debug_threads = false;  // -name ...,debug-threads=on: vCPU threads are named
+  std::vector<ObjectSpec> objects;
+  std::vector<BlockdevSpec> blockdevs;
+  std::vector<std::string> audiodevs;  // -audiodev ids (driver none)
   // Accelerators to try in order ("-accel kvm -accel tcg", "accel=kvm:tcg").
   // Empty means QEMU's default, tcg.
   std::vector<std::string> accelerators;

@@ -60,6 +60,11 @@ struct CharBackendOptions {
 std::unique_ptr<CharBackend> create_char_backend(const std::string& spec,
                                                  const CharBackendOptions& options);
 
+// -chardev pty: a new pseudo-terminal whose slave (`*slave_path`, e.g.
+// /dev/pts/3) a user or libvirt opens to talk to the frontend. While no one
+// has the slave open, output is discarded, as QEMU does. Throws Error.
+std::unique_ptr<CharBackend> create_pty_backend(std::string* slave_path);
+
 // Puts the terminal back as it was before stdio went raw. Safe to call more
 // than once and from a signal handler.
 void restore_terminal();

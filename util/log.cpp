@@ -1,6 +1,10 @@
 #include "util/log.h"
 
+#include <sys/time.h>
+
+#include <atomic>
 #include <cstdio>
+#include <ctime>
 #include <mutex>
 
 namespace vireo {
@@ -14,14 +18,30 @@ std::mutex& stderr_mutex() {
   static std::mutex m;
   return m;
 }
+std::atomic<bool> g_timestamps{false};
+
+std::string timestamp_prefix() {
+  if (!g_timestamps.load()) return "";
+  timeval now{};
+  gettimeofday(&now, nullptr);
+  tm fields{};
+  gmtime_r(&now.tv_sec, &fields);
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ ", fields.tm_year + 1900,
+                fields.tm_mon + 1, fields.tm_mday, fields.tm_hour, fields.tm_min, fields.tm_sec,
+                static_cast<long>(now.tv_usec));
+  return text;
+}
 }  // namespace
+
+void set_log_timestamps(bool on) { g_timestamps = on; }
 
 void set_program_name(std::string name) { name_storage() = std::move(name); }
 const std::string& program_name() { return name_storage(); }
 
 void log_error(const std::string& message) {
   std::lock_guard lock(stderr_mutex());
-  std::fprintf(stderr, "%s: %s\n", program_name().c_str(), message.c_str());
+  std::fprintf(stderr, "%s%s: %s\n", timestamp_prefix().c_str(), program_name().c_str(), message.c_str());
   std::fflush(stderr);
 }
 

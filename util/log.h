@@ -13,6 +13,10 @@ namespace vireo {
 void set_program_name(std::string name);
 const std::string& program_name();
 
+// -msg timestamp=on: every line starts with the UTC time, as QEMU's
+// "2026-11-25T20:38:37.053123Z vireo: ...".
+void set_log_timestamps(bool on);
+
 // One line on stderr: "<program>: <message>".
 void log_error(const std::string& message);
 void log_warning(const std::string& message);

@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SKIP, Results  # noqa: E402
 from libvirt_harness import Libvirt, unavailable_reason  # noqa: E402
+import libvirt_domain_checks  # noqa: E402
 
 
 class Context:
@@ -185,7 +186,7 @@ PROBE_CHECKS = [check_domcapabilities, check_capability_cache, check_probe_left_
 # Domain checks (define/start/console/suspend/resume/destroy) go here, each
 # `check(lv, results, ctx)`; they run after the probe checks, on the same
 # daemon.
-DOMAIN_CHECKS = []
+DOMAIN_CHECKS = libvirt_domain_checks.CHECKS
 
 
 def main():

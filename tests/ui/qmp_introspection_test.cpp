@@ -255,7 +255,10 @@ TEST_CASE("introspection: query-command-line-options reports the parsers' key ta
         "GenericError: invalid option name: sandbox");
 }
 
-TEST_CASE("introspection: no migration capabilities", "[monitor][introspection]") {
+TEST_CASE("introspection: the one migration capability, events", "[monitor][introspection]") {
   Fixture f;
-  CHECK(f.run("query-migrate-capabilities") == Json::array());
+  const Json caps = f.run("query-migrate-capabilities");
+  REQUIRE(caps.size() == 1);
+  CHECK(caps[0]["capability"] == "events");
+  CHECK(caps[0]["state"].is_boolean());
 }

@@ -132,6 +132,11 @@ Hmp::Hmp(const CommandTable& qmp_table, MonitorTarget& target) : qmp_(qmp_table)
          if (!s["running"].get<bool>() && status != "paused") out += " (" + status + ")";
          return out + "\n";
        }},
+      {"uuid", "", "show the current VM UUID",
+       [this](const std::string& a, CommandContext& context) {
+         no_arguments(a);
+         return qmp("query-uuid", Json::object(), context)["UUID"].get<std::string>() + "\n";
+       }},
       {"version", "", "show the version of QEMU",
        [this](const std::string& a, CommandContext& context) {
          no_arguments(a);
@@ -470,6 +475,7 @@ std::string Hmp::info_mtree() {
 
 MonitorCore::MonitorCore(MonitorTarget& target) : target_(target) {
   register_qmp_commands(table_, target_);
+  register_libvirt_qmp_commands(table_, target_);
   hmp_ = std::make_unique<Hmp>(table_, target_);
   Hmp* hmp = hmp_.get();
   table_.add({"human-monitor-command", {{"command-line", ParamType::String}, {"cpu-index", ParamType::Integer, true}},

@@ -20,6 +20,10 @@ Json monitor_version();
 const char* pci_class_description(uint16_t class_code);
 
 void register_qmp_commands(CommandTable& table, MonitorTarget& target);
+// What libvirt asks at domain start beyond the above (qmp_libvirt.cpp).
+void register_libvirt_qmp_commands(CommandTable& table, MonitorTarget& target);
+// query-migrate-capabilities: the capabilities vireo has and their state.
+Json migration_capabilities();
 // query-qmp-schema, qom-list-types, query-machines and the rest of what a
 // management tool asks first (qmp_introspection.cpp).
 void register_introspection_commands(CommandTable& table, MonitorTarget& target);

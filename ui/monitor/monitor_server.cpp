@@ -126,7 +126,10 @@ MonitorServer::~MonitorServer() {
 void MonitorServer::add_monitor(const ChardevSpec& chardev, const MonitorSpec& monitor) {
   if (chardev.backend == "socket") {
     auto listener = std::make_unique<Listener>();
-    listener->fd = chardev.host.empty() ? listen_unix(chardev.path) : listen_tcp(chardev.host, chardev.port);
+    // fd=N: a socket the parent (libvirt) created and listens on.
+    listener->fd = chardev.fd >= 0        ? chardev.fd
+                   : chardev.host.empty() ? listen_unix(chardev.path)
+                                          : listen_tcp(chardev.host, chardev.port);
     listener->control = monitor.control;
     listener->pretty = monitor.pretty;
     listener->label = chardev.id;

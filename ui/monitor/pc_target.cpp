@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "accel/tcg/cpuid.h"
 #include "block/host_file.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
@@ -108,12 +109,35 @@ std::vector<MonitorBlockDevice> PcMonitorTarget::block_devices() {
       }
       chain.push_back(std::move(image));
     }
-    list.push_back({disk.device, "#block" + std::to_string(100 + node++), disk.qdev, disk.drive.file, disk.format,
+    // A -blockdev drive is known by its node name and has no device name.
+    const bool blockdev = disk.drive.from_blockdev;
+    std::string node_name = blockdev ? disk.drive.node_name : "#block" + std::to_string(100 + node);
+    ++node;
+    list.push_back({blockdev ? "" : disk.device, node_name, disk.qdev, disk.drive.file, disk.format,
                     disk.model->read_only(), disk.drive.cache,
                     disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats(),
                     std::move(chain)});
   }
   return list;
+}
+
+std::vector<MonitorQomDevice> PcMonitorTarget::qom_devices() {
+  std::vector<MonitorQomDevice> list;
+  unsigned anonymous = 0;
+  for (const DeviceSpec& spec : machine_.config().devices) {
+    auto id = spec.properties.get("id");
+    std::string path = id ? "/machine/peripheral/" + *id
+                          : "/machine/peripheral-anon/device[" + std::to_string(anonymous++) + "]";
+    list.push_back({path, spec.driver});
+  }
+  return list;
+}
+
+std::optional<CpuFeatures> PcMonitorTarget::cpu_features() {
+  // Under tcg vireo builds CPUID itself (accel/tcg/cpuid.cpp); under kvm the
+  // kernel narrows the model further, which is not read back yet.
+  if (machine_.accelerator_name() != "tcg") return std::nullopt;
+  return tcg::guest_features(find_cpu_model(machine_.cpu_model_name()));
 }
 
 }  // namespace vireo

@@ -29,6 +29,9 @@ class PcMonitorTarget final : public MonitorTarget {
   std::vector<MonitorPciFunction> pci_functions() override;
   std::vector<MonitorBlockDevice> block_devices() override;
   DeviceTreeBus device_tree() override { return pc_device_tree(machine_); }
+  std::string uuid() override { return machine_.config().uuid; }
+  std::vector<MonitorQomDevice> qom_devices() override;
+  std::optional<CpuFeatures> cpu_features() override;
 
  private:
   PcMachine& machine_;

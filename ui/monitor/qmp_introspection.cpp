@@ -365,10 +365,11 @@ void register_introspection_commands(CommandTable& table, MonitorTarget& target)
                                             {"help", qapi::str(), true},
                                             {"default", qapi::str(), true}}))}}))});
 
-  // vireo cannot migrate a guest yet, so it has no migration capability to
-  // offer (QEMU lists xbzrle, events, postcopy-ram, ... with their state).
-  table.add({"query-migrate-capabilities", {}, [](const Json&, CommandContext&) { return Json::array(); },
-             qapi::list(qapi::object({{"capability", qapi::enumeration({})}, {"state", qapi::boolean()}}))});
+  // vireo cannot migrate a guest yet. Of QEMU's capabilities (xbzrle,
+  // events, postcopy-ram, ...) it has only "events" (qmp_libvirt.cpp),
+  // which libvirt sets on every domain it starts.
+  table.add({"query-migrate-capabilities", {}, [](const Json&, CommandContext&) { return migration_capabilities(); },
+             qapi::list(qapi::object({{"capability", qapi::enumeration({"events"})}, {"state", qapi::boolean()}}))});
 }
 
 }  // namespace vireo

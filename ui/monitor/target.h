@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "accel/cpu_model.h"
 #include "accel/cpu_state.h"
 #include "block/block_accounting.h"
 #include "block/image_chain.h"
@@ -57,6 +58,13 @@ struct MonitorImageInfo : BlockImageFacts {
   uint64_t actual_size = 0;
 };
 
+// A -device in the QOM tree: "/machine/peripheral/ID" or
+// "/machine/peripheral-anon/device[N]", and its type ("isa-serial").
+struct MonitorQomDevice {
+  std::string path;
+  std::string type;
+};
+
 struct MonitorBlockDevice {
   std::string device;     // "virtio0" or the -drive id
   std::string node_name;  // the format node's
@@ -98,6 +106,12 @@ class MonitorTarget {
   virtual std::vector<MonitorBlockDevice> block_devices() = 0;
   // The machine's buses and devices ("info qtree"), from the system bus.
   virtual DeviceTreeBus device_tree() = 0;
+  // For query-uuid, qom-list and qom-get (qmp_libvirt.cpp); the defaults
+  // suit a target without them.
+  virtual std::string uuid() { return {}; }  // -uuid, empty when none was given
+  virtual std::vector<MonitorQomDevice> qom_devices() { return {}; }
+  // The CPUID feature bits the guest's vCPUs report, when known.
+  virtual std::optional<CpuFeatures> cpu_features() { return std::nullopt; }
 };
 
 }  // namespace vireo
