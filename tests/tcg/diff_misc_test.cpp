@@ -98,3 +98,23 @@ TEST_CASE("misc: RDPMC matches the host at CPL 3", "[tcg][misc]") {
     CHECK(out.gpr[kRdx] == in.gpr[kRdx]);
   }
 }
+
+// SALC (D6) in a 32-bit code segment, with CF set and clear, behind 66 and
+// REP prefixes, and followed by an ADC that reads CF; #UD in 64-bit mode.
+TEST_CASE("misc: SALC matches the host in 32-bit code, #UD in 64-bit", "[tcg][misc]") {
+  Differential diff;
+  TestRandom rng(0x74u);
+  for (int n = 0; n < 1000; ++n) {
+    CpuSnapshot in = random_state(rng, 0);
+    in.rflags = (rng.next() & 0xcd5) | 0x2;  // random arithmetic flags, CF among them
+    Bytes code = {0xd6};
+    switch (rng.below(4)) {
+      case 0: code = {0x66, 0xd6}; break;
+      case 1: code = {0xf3, 0xd6}; break;
+      case 2: code = {0xd6, 0x10, 0xc3}; break;  // salc; adc bl, al
+      default: break;
+    }
+    CHECK_LIKE_HOST(diff, code, in, {rng.chance(90) ? CodeMode::Compat32 : CodeMode::Long64});
+  }
+  CHECK_NO_MISMATCHES(diff);
+}
