@@ -162,3 +162,16 @@ TEST_CASE("decoder: no two rows of the table claim the same encoding", "[tcg][de
     }
   }
 }
+
+TEST_CASE("decoder: UD1 and UD0 take a ModRM, RDPMC decodes", "[tcg][decoder]") {
+  // ud1 eax, [eax + 0x12345678]: opcode, ModRM, disp32.
+  Insn ud1 = decode_ok({0x0f, 0xb9, 0x80, 0x78, 0x56, 0x34, 0x12}, 32);
+  CHECK(mnemonic(ud1) == "ud1");
+  CHECK(ud1.length == 7);
+  Insn ud0 = decode_ok({0x0f, 0xff, 0x04, 0x24}, 64);  // ud0 eax, [rsp]: ModRM, SIB
+  CHECK(mnemonic(ud0) == "ud0");
+  CHECK(ud0.length == 4);
+  Insn rdpmc = decode_ok({0x0f, 0x33, 0x90}, 16);  // rdpmc; nop
+  CHECK(mnemonic(rdpmc) == "rdpmc");
+  CHECK(rdpmc.length == 2);
+}

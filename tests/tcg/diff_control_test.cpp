@@ -52,3 +52,25 @@ TEST_CASE("control: indirect JMP/CALL and RET to bad and good targets match the 
   CHECK_NO_MISMATCHES(diff);
   CHECK(faults > 500);
 }
+
+// LOOP, LOOPE, LOOPNE and JrCXZ count with the address-size part of rCX:
+// RCX in 64-bit code, ECX behind 67 there and in 32-bit code, CX behind 67
+// in 32-bit code (the upper half of ECX untouched). The branch skips a
+// marker instruction, so taken and not taken both reach the end, and the
+// counts are chosen around the 16- and 32-bit wrap.
+TEST_CASE("control: LOOP/LOOPE/LOOPNE/JrCXZ with each address size match the host", "[tcg][control]") {
+  Differential diff;
+  TestRandom rng(0xc8u);
+  static constexpr uint64_t kCounts[] = {0, 1, 2, 0x10000, 0x10001, 0x100000000ull, 0x100000001ull,
+                                         0xffffffffffffffffull, 0xffff0000ull};
+  for (int n = 0; n < 4000; ++n) {
+    CpuSnapshot in = random_state(rng, 0);
+    in.rflags = (rng.next() & 0xcd5) | 0x2;  // ZF either way
+    in.gpr[kRcx] = rng.chance(70) ? kCounts[rng.below(std::size(kCounts))] : rng.next();
+    // [67] loop/loope/loopne/jrcxz +2 (over the marker); mov al, 0x5a
+    const uint8_t op = static_cast<uint8_t>(0xe0 + rng.below(4));
+    const Bytes code = rng.chance(50) ? Bytes{0x67, op, 0x02, 0xb0, 0x5a} : Bytes{op, 0x02, 0xb0, 0x5a};
+    CHECK_LIKE_HOST(diff, code, in, {rng.chance(50) ? CodeMode::Compat32 : CodeMode::Long64});
+  }
+  CHECK_NO_MISMATCHES(diff);
+}

@@ -72,3 +72,49 @@ TEST_CASE("misc: ENTER and LEAVE match the host", "[tcg][misc]") {
   }
   CHECK_NO_MISMATCHES(diff);
 }
+
+// RDPMC at CPL 3 with CR4.PCE clear (the host's, and the fixture's): #GP(0)
+// whatever ECX, in 64- and 32-bit code; before the row existed it was #UD.
+TEST_CASE("misc: RDPMC matches the host at CPL 3", "[tcg][misc]") {
+  Differential diff;
+  TestRandom rng(0x73u);
+  for (int n = 0; n < 200; ++n) {
+    CpuSnapshot in = random_state(rng, 0);
+    in.gpr[kRcx] = rng.chance(50) ? rng.below(4) : rng.next();
+    const Bytes code = rng.chance(20) ? Bytes{0x66, 0x0f, 0x33} : Bytes{0x0f, 0x33};
+    CHECK_LIKE_HOST(diff, code, in, {rng.chance(30) ? CodeMode::Compat32 : CodeMode::Long64});
+  }
+  CHECK_NO_MISMATCHES(diff);
+  // At CPL 0 RDPMC is permitted, but this CPU has no counters (leaf 0xA
+  // reads zero): ECX names none, #GP(0) again, with nothing written.
+  for (uint64_t ecx : {0ull, 1ull, 0x40000000ull, 0xffffffffull}) {
+    CpuSnapshot in = random_state(rng, 0);
+    in.gpr[kRcx] = ecx;
+    CpuSnapshot out = diff.fixture().run(Bytes{0x0f, 0x33}, in, RunOptions{.cpl = 0});
+    REQUIRE(out.exception.has_value());
+    CHECK(out.exception->vector == 13);
+    CHECK(out.exception->error_code == 0);
+    CHECK(out.gpr[kRax] == in.gpr[kRax]);
+    CHECK(out.gpr[kRdx] == in.gpr[kRdx]);
+  }
+}
+
+// SALC (D6) in a 32-bit code segment, with CF set and clear, behind 66 and
+// REP prefixes, and followed by an ADC that reads CF; #UD in 64-bit mode.
+TEST_CASE("misc: SALC matches the host in 32-bit code, #UD in 64-bit", "[tcg][misc]") {
+  Differential diff;
+  TestRandom rng(0x74u);
+  for (int n = 0; n < 1000; ++n) {
+    CpuSnapshot in = random_state(rng, 0);
+    in.rflags = (rng.next() & 0xcd5) | 0x2;  // random arithmetic flags, CF among them
+    Bytes code = {0xd6};
+    switch (rng.below(4)) {
+      case 0: code = {0x66, 0xd6}; break;
+      case 1: code = {0xf3, 0xd6}; break;
+      case 2: code = {0xd6, 0x10, 0xc3}; break;  // salc; adc bl, al
+      default: break;
+    }
+    CHECK_LIKE_HOST(diff, code, in, {rng.chance(90) ? CodeMode::Compat32 : CodeMode::Long64});
+  }
+  CHECK_NO_MISMATCHES(diff);
+}

@@ -67,3 +67,12 @@ TEST_CASE("x/i: 16-bit forms as QEMU prints them", "[monitor]") {
   CHECK(lines({0xd9, 0x83, 0x1f, 0x19}, 16, 0xf0359) == "0x000f0359:  d9 83 1f 19              flds     0x191f(%bp, %di)\n");
   CHECK(lines({0xd8, 0x9e, 0x05, 0xc1}, 16, 0xf0360) == "0x000f0360:  d8 9e 05 c1              fcomps   -0x3efb(%bp)\n");
 }
+
+TEST_CASE("x/i: SALC, RDPMC, UD1 and UD0 as QEMU prints them", "[monitor]") {
+  // QEMU 7.2, x/6i over d6 0f b9 c0 0f ff 00 0f 33 in 16-bit code: Capstone
+  // takes UD1/UD0 without a ModRM.
+  CHECK(lines({0xd6}, 16, 0x1000) == "0x00001000:  d6                       salc     \n");
+  CHECK(lines({0x0f, 0xb9, 0xc0}, 16, 0x1001) == "0x00001001:  0f b9                    ud2b     \n");
+  CHECK(lines({0x0f, 0x33}, 16, 0x1000) == "0x00001000:  0f 33                    rdpmc    \n");
+  CHECK(lines({0x0f, 0xff, 0xc0}, 16, 0x1002) == "0x00001002:  0f ff                    ud0      \n");
+}

@@ -284,6 +284,14 @@ DisassembledInsn disassemble_att(const uint8_t* bytes, size_t available, unsigne
     return {1, b};
   }
   const OpcodeRow& row = tcg::opcode_table()[insn.row];
+  if (row.code == tcg::op0f(0xb9) || row.code == tcg::op0f(0xff)) {
+    // QEMU's Capstone takes UD1 and UD0 as two bytes without a ModRM
+    // ("ud2b", "ud0"); the decoder reads Intel's ModRM form. Both raise #UD.
+    size_t at = 0;
+    while (at + 1 < insn.length && bytes[at] != 0x0f) ++at;
+    std::snprintf(b, sizeof b, "%-8s ", row.code == tcg::op0f(0xb9) ? "ud2b" : "ud0");
+    return {static_cast<unsigned>(at + 2), b};
+  }
   // The instruction's "v" size, as the decoder worked it out.
   unsigned v_bits;
   const bool opsize = (insn.prefix & tcg::kPrefixOpsize) && row.prefix != tcg::kPrefix66;

@@ -159,6 +159,9 @@ struct Bswap {  // 0F C8+r
 template <typename T, bool Mem>
 struct MovbeLoad {  // 0F 38 F0: reg = swapped m
   static void run(Cpu& cpu, const Insn& i) {
+    // F2 selects CRC32 (its own rows); F3 is reserved: #UD (SDM vol. 2B
+    // "MOVBE", exceptions).
+    if (i.prefix & kPrefixRep) raise_ud();
     cpu.set<T>(i.reg, byte_swap(read_rm<T, Mem>(cpu, i)));
     next(cpu, i);
   }
@@ -166,6 +169,7 @@ struct MovbeLoad {  // 0F 38 F0: reg = swapped m
 template <typename T, bool Mem>
 struct MovbeStore {  // 0F 38 F1: m = swapped reg
   static void run(Cpu& cpu, const Insn& i) {
+    if (i.prefix & kPrefixRep) raise_ud();  // as MovbeLoad
     write_rm<T, Mem>(cpu, i, byte_swap(cpu.get<T>(i.reg)));
     next(cpu, i);
   }

@@ -164,6 +164,11 @@ void add_control_register_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op0f(0x08), -1, kAnyPrefix, "invd", "", kEndsBlock, one_handler(&cache_flush)});
   t.push_back({op0f(0x09), -1, kAnyPrefix, "wbinvd", "", kEndsBlock, one_handler(&cache_flush)});
   t.push_back({op0f(0x0b), -1, kAnyPrefix, "ud2", "", kEndsBlock, one_handler(&ud2)});
+  // UD1 and UD0 (SDM vol. 2B "UD"): #UD like UD2, but with a ModRM (and
+  // SIB, displacement) that belongs to the instruction: Intel documents
+  // "UD1 r32, r/m32" and "UD0 r32, r/m32". The memory operand is never read.
+  t.push_back({op0f(0xb9), -1, kAnyPrefix, "ud1", "Gv,Ev", kEndsBlock, one_handler(&ud2)});
+  t.push_back({op0f(0xff), -1, kAnyPrefix, "ud0", "Gv,Ev", kEndsBlock, one_handler(&ud2)});
 }
 
 }  // namespace vireo::tcg

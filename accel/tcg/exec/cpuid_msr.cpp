@@ -13,6 +13,7 @@ namespace vireo::tcg {
 namespace {
 
 constexpr uint64_t kCr4Tsd = 1ull << 2;  // RDTSC/RDTSCP privileged (SDM vol. 3 §2.5)
+constexpr uint64_t kCr4Pce = 1ull << 8;  // RDPMC allowed at any CPL
 
 // RDMSR/WRMSR are privileged (SDM vol. 3 §5.9): CPL is 0 in real mode,
 // 3 in virtual-8086 mode.
@@ -65,6 +66,18 @@ void rdtscp(Cpu& cpu, const Insn& i) {
   next(cpu, i);
 }
 
+// 0F 33 RDPMC (SDM vol. 2B "RDPMC"). #GP(0) outside ring 0 unless
+// CR4.PCE is set, and #GP(0) when ECX names no counter. This CPU has no
+// performance counters (CPUID leaf 0xA reads zero, PDCM is clear), so no
+// ECX is valid and a permitted RDPMC faults too; that is what a guest
+// without a virtual PMU sees under KVM. QEMU 7.2's TCG raises #UD instead
+// of the second #GP (its RDPMC is unimplemented), which no guest expects
+// from a documented instruction.
+void rdpmc(Cpu& cpu, const Insn&) {
+  if (!(cpu.cr4 & kCr4Pce) && cpu.cpl != 0) raise_gp(0);
+  raise_gp(0);  // no counter exists: every ECX is out of range
+}
+
 // F3 90. A spin-wait hint. With one vCPU nothing can change while the
 // guest spins, so it is a NOP. With several, the lock holder may be a vCPU
 // thread the host has not scheduled; yielding the host CPU lets it run
@@ -94,6 +107,7 @@ void add_cpuid_msr_rows(std::vector<OpcodeRow>& t) {
   t.push_back({op0f(0x32), -1, kAnyPrefix, "rdmsr", "", 0, one_handler(&rdmsr)});
   t.push_back({op0f(0x30), -1, kAnyPrefix, "wrmsr", "", kEndsBlock, one_handler(&wrmsr)});
   t.push_back({op0f(0x31), -1, kAnyPrefix, "rdtsc", "", 0, one_handler(&rdtsc)});
+  t.push_back({op0f(0x33), -1, kAnyPrefix, "rdpmc", "", 0, one_handler(&rdpmc)});
   t.push_back({op0f(0x01), 7, kAnyPrefix, "rdtscp", "", 0, one_handler(&rdtscp), 1});
   t.push_back({op1(0x90), -1, kPrefixF3, "pause", "Zv", 0, sized_handlers<Pause>()});
 }
