@@ -27,17 +27,14 @@ Checks:
 import json
 import os
 import re
-import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import termios
 import time
-import tty
 
 from harness import Results, run, scratch_dir
+from monitor_clients import PtyConsole, QmpClient
 
 BOOT_TIMEOUT_S = 300
 UUID = "767b554c-f52e-40f3-b8e8-0ca478a027b5"
@@ -48,91 +45,6 @@ CPU_FLAGS = {"fpu": "fpu", "pae": "pae", "cx8": "cx8", "cmov": "cmov", "sse": "s
              "cx16": "cx16", "lm": "lm", "nx": "nx", "lahf-lm": "lahf_lm", "avx": "avx", "avx2": "avx2",
              "aes": "aes", "movbe": "movbe", "abm": "abm", "avx512f": "avx512f", "svm": "svm",
              "vmx": "vmx"}
-
-
-class Qmp:
-    """QMP over an accepted socket: one JSON message per line."""
-
-    def __init__(self, sock):
-        self.sock = sock
-        self.sock.settimeout(30)
-        self.buffer = b""
-        self.events = []
-        self.greeting = self.read()
-        self.next_id = 1
-
-    def read(self):
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("the monitor closed the connection")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def execute(self, command, arguments=None):
-        # libvirt's framing: an id on every command.
-        request = {"execute": command, "id": f"libvirt-{self.next_id}"}
-        self.next_id += 1
-        if arguments is not None:
-            request["arguments"] = arguments
-        self.sock.sendall(json.dumps(request).encode() + b"\r\n")
-        while True:
-            message = self.read()
-            if "event" in message:
-                self.events.append(message)
-            else:
-                return message
-
-    def wait_event(self, name, timeout_s=10):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            for e in self.events:
-                if e["event"] == name:
-                    self.events.remove(e)
-                    return e
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self.sock.settimeout(remaining)
-            try:
-                self.events.append(self.read())
-            except (socket.timeout, EOFError):
-                return None
-            finally:
-                self.sock.settimeout(30)
-
-
-class PtyConsole:
-    """The guest's console through the pty's slave, as `virsh console` opens it."""
-
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-        tty.setraw(self.fd, termios.TCSANOW)
-        self.text = ""
-
-    def wait_for(self, pattern, timeout_s, start=0):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            match = re.search(pattern, self.text[start:], re.M)
-            if match:
-                return match
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.fd], [], [], min(remaining, 1.0))
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:
-                    return None
-                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
-
-    def type(self, text):
-        os.write(self.fd, text.encode())
-
-    def close(self):
-        os.close(self.fd)
 
 
 def listening_socket(path):
@@ -222,7 +134,8 @@ class Domain:
         client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         client.settimeout(20)
         client.connect(self.monitor_path)
-        self.qmp = Qmp(client)
+        # libvirt's framing: an id on every command, CRLF after it.
+        self.qmp = QmpClient(sock=client, id_prefix="libvirt-", line_end=b"\r\n")
         return self.qmp
 
     def pty_path(self, timeout_s=10):
@@ -376,7 +289,7 @@ def check_domain(results, vireo, kit, directory):
         console = PtyConsole(pty_path)
         results.check(qmp.execute("cont").get("return") == {}, "domain: cont")
         results.check(qmp.wait_event("RESUME") is not None, "domain: RESUME event")
-        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        booted = console.wait_for_shell(r"vireo guest shell", BOOT_TIMEOUT_S)
         if not results.check(booted is not None, "domain: the guest boots to its shell on the pty",
                              console.text[-3000:] + domain.stderr()[-2000:]):
             return
@@ -461,7 +374,7 @@ def check_keyval(results, vireo, kit, directory):
         qmp.execute("qmp_capabilities")
         console = PtyConsole(pty_path)
         qmp.execute("cont")
-        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        booted = console.wait_for_shell(r"vireo guest shell", BOOT_TIMEOUT_S)
         if not results.check(booted is not None, "keyval: -no-acpi and key=value options: the guest boots",
                              console.text[-3000:] + domain.stderr()[-2000:]):
             return

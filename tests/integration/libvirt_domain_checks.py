@@ -15,15 +15,13 @@ emulator that runs no guest at all.
 
 import os
 import re
-import select
 import shutil
 import subprocess
-import termios
 import time
-import tty
 import xml.etree.ElementTree as ET
 
 from harness import scratch_dir
+from monitor_clients import PtyConsole
 
 NAME = "vireo-lvdom"
 BOOT_TIMEOUT_S = 300
@@ -56,40 +54,6 @@ def domain_xml(vireo, files):
   </devices>
 </domain>
 """
-
-
-class PtyConsole:
-    """The console pty libvirt reports, opened as `virsh console` opens it."""
-
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-        tty.setraw(self.fd, termios.TCSANOW)
-        self.text = ""
-
-    def wait_for(self, pattern, timeout_s, start=0):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            match = re.search(pattern, self.text[start:], re.M)
-            if match:
-                return match
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.fd], [], [], min(remaining, 1.0))
-            if ready:
-                try:
-                    chunk = os.read(self.fd, 65536)
-                except OSError:
-                    return None
-                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
-
-    def command(self, text, pattern, timeout_s=30):
-        start = len(self.text)
-        os.write(self.fd, (text + "\n").encode())
-        return self.wait_for(pattern, timeout_s, start)
-
-    def close(self):
-        os.close(self.fd)
 
 
 def guest_files(ctx, results):
@@ -169,7 +133,7 @@ def check_domain_life(lv, results, ctx):
                              tty_path):
             return
         console = PtyConsole(tty_path)
-        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        booted = console.wait_for_shell(r"vireo guest shell", BOOT_TIMEOUT_S)
         if not results.check(booted is not None, "domain: the guest boots to its shell on the console pty",
                              console.text[-3000:] + "\n" + lv.domain_log(NAME)[-2000:]):
             return
@@ -276,7 +240,7 @@ def check_virt_install(lv, results, ctx):
                              tty_path):
             return
         console = PtyConsole(tty_path)
-        booted = console.wait_for(r"vireo guest shell", BOOT_TIMEOUT_S)
+        booted = console.wait_for_shell(r"vireo guest shell", BOOT_TIMEOUT_S)
         answer = console.command("echo $((6*7))", r"^42$") if booted else None
         results.check(answer is not None, "virt-install: the guest answers echo $((6*7)) with 42",
                       console.text[-3000:])

@@ -26,51 +26,12 @@ Checks:
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
 from harness import QEMU, Results, assemble, qemu_path, scratch_dir
-
-
-class Qmp:
-    """A QMP client over a unix socket, events set aside."""
-
-    def __init__(self, path, timeout_s=15):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.sock.settimeout(30)
-        self.file = self.sock.makefile("rw")
-        json.loads(self.file.readline())
-        self.execute("qmp_capabilities")
-
-    def execute(self, command, arguments=None):
-        request = {"execute": command}
-        if arguments is not None:
-            request["arguments"] = arguments
-        self.file.write(json.dumps(request) + "\n")
-        self.file.flush()
-        while True:
-            line = self.file.readline()
-            if not line:
-                raise EOFError("the monitor closed the connection")
-            message = json.loads(line)
-            if "event" not in message:
-                return message
-
-    def hmp(self, command_line):
-        reply = self.execute("human-monitor-command", {"command-line": command_line})
-        return reply.get("return", "").replace("\r\n", "\n")
+from monitor_clients import QmpClient
 
 
 class Machine:
@@ -85,7 +46,8 @@ class Machine:
 
     def __enter__(self):
         try:
-            self.qmp = Qmp(self.path)
+            self.qmp = QmpClient(self.path, timeout_s=15)
+            self.qmp.execute("qmp_capabilities")
         except OSError:
             self.process.kill()
             raise RuntimeError("no QMP socket: " + self.process.communicate()[1].decode(errors="replace"))

@@ -38,79 +38,10 @@ import sys
 import time
 
 from harness import QEMU, Results, scratch_dir
+from monitor_clients import QmpClient
 
 KIT_TIMEOUT_S = 900
 BOOT_TIMEOUT_S = 300
-
-
-class QmpClient:
-    """A QMP client: one JSON message per line; events are kept aside."""
-
-    def __init__(self, path, timeout_s=10):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.sock.connect(path)
-                break
-            except OSError:
-                self.sock.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        self.sock.settimeout(30)
-        self.buffer = b""
-        self.events = []
-        self.greeting = self.read()
-
-    def read(self):
-        while b"\n" not in self.buffer:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError("the monitor closed the connection")
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return json.loads(line)
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def reply(self):
-        """The next reply, setting events aside."""
-        while True:
-            message = self.read()
-            if "event" in message:
-                self.events.append(message)
-            else:
-                return message
-
-    def execute(self, command, arguments=None, **extra):
-        request = {"execute": command, **extra}
-        if arguments is not None:
-            request["arguments"] = arguments
-        self.send_raw(json.dumps(request).encode() + b"\n")
-        return self.reply()
-
-    def hmp(self, command_line):
-        return self.execute("human-monitor-command", {"command-line": command_line}).get("return", "")
-
-    def wait_event(self, name, timeout_s=10):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            for e in self.events:
-                if e["event"] == name:
-                    self.events.remove(e)
-                    return e
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self.sock.settimeout(remaining)
-            try:
-                self.events.append(self.read())
-            except (socket.timeout, EOFError):
-                return None
-            finally:
-                self.sock.settimeout(30)
 
 
 class Console:
