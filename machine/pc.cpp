@@ -278,7 +278,7 @@ void PcMachine::assign_pci_resources() {
 
 void PcMachine::create_devices() {
   create_serial_ports();
-  create_hpet();
+  if (!config_.no_hpet) create_hpet();
   create_rtc();
 
   auto i8042 = std::make_unique<I8042>(control_);
@@ -606,8 +606,8 @@ void PcMachine::load_acpi_tables() {
     std::vector<uint8_t> acpi = build_acpi_tables(AcpiLayout::kRsdpAddress,
                                                   {.cpu_count = config_.smp.cpus,
                                                    .pci_mmio_start = layout_.below_4g,
-                                                   .hpet_address = Hpet::kBaseAddress,
-                                                   .hpet_block_id = Hpet::capabilities_low()});
+                                                   .hpet_address = hpet_ != nullptr ? Hpet::kBaseAddress : 0,
+                                                   .hpet_block_id = hpet_ != nullptr ? Hpet::capabilities_low() : 0});
     if (!memory_.load(AcpiLayout::kRsdpAddress, acpi.data(), acpi.size())) {
       throw Error("ACPI tables do not fit in guest memory; give the guest more memory with -m");
     }
@@ -645,7 +645,7 @@ void PcMachine::reset_devices() {
   i8042_->reset();
   port92_->reset();
   rtc_->reset();
-  hpet_->reset();
+  if (hpet_ != nullptr) hpet_->reset();
   pci_config_ports_->reset();
   pci_bus_->reset();
   if (pic_ != nullptr) {

@@ -551,6 +551,8 @@ const std::vector<OptionDef>& option_table() {
        parse_global},
       {"no-acpi", false, nullptr, "no ACPI (no tables for -kernel, no power button)",
        [](CommandLine& cl, const std::string&) { cl.config.no_acpi = true; }},
+      {"no-hpet", false, nullptr, "no HPET (the guest times with the PIT, RTC and local APIC)",
+       [](CommandLine& cl, const std::string&) { cl.config.no_hpet = true; }},
   };
   return table;
 }

@@ -92,6 +92,7 @@ struct VmConfig {
   // -machine dump-guest-core=off: guest RAM is left out of core dumps.
   bool dump_guest_core = true;
   bool no_acpi = false;        // -no-acpi
+  bool no_hpet = false;        // -no-hpet: no HPET device and no ACPI HPET table
   bool rtc_localtime = false;  // -rtc base=localtime
   std::string uuid;            // -uuid; empty: none given
   bool debug_threads = false;  // -name ...,debug-threads=on: vCPU threads are named

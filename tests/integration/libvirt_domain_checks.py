@@ -224,8 +224,8 @@ def check_virt_install(lv, results, ctx):
             "--import", "--disk", "none", "--network", "none", "--graphics", "none", "--sound", "none",
             "--controller", "usb,model=none", "--memballoon", "none", "--serial", "pty",
             # virt-install's default timers ask for rtc tickpolicy=catchup
-            # (-rtc driftfix=slew, not in vireo yet) and no HPET (-no-hpet,
-            # not in vireo yet); naming a timer replaces those defaults.
+            # (-rtc driftfix=slew, not in vireo yet) and no HPET (-no-hpet);
+            # naming a timer replaces those defaults.
             "--clock", "offset=utc,rtc_tickpolicy=delay",
             "--noautoconsole"]
     console = None

@@ -160,9 +160,22 @@ def check_qtree(results, vireo, rom_dir, qemu):
     results.check(blk not in without and not any("virtio" in p for p in without),
                   "qtree: without the drive there is no virtio device", "\n".join(without))
 
+    # -no-hpet: the machine is built without it (and without the ACPI HPET
+    # table that would point the guest at it), as QEMU's is.
+    hpet = "/main-system-bus/hpet#1"
+    results.check(hpet in mine, "qtree: the pc machine has an HPET", "\n".join(mine))
+    no_hpet = parse_qtree(qtree_of([vireo, *common, "-no-hpet"], directory, "v3"))
+    results.check(hpet not in no_hpet and not any("hpet" in p for p in no_hpet),
+                  "qtree: -no-hpet leaves the HPET out", "\n".join(no_hpet))
+
     if qemu is None:
         results.skip("qtree: compared with QEMU", f"{QEMU} is not installed")
         return
+    theirs_no_hpet = parse_qtree(qtree_of([qemu, *common, "-no-hpet"], directory, "q2"))
+    results.check(sorted(p for p in no_hpet if p.split("/")[-1].split("#")[0] not in VIREO_ONLY_DEVICES)
+                  == sorted(p for p in theirs_no_hpet if p in no_hpet or "hpet" in p),
+                  "qtree: with -no-hpet QEMU has no HPET either, and every device vireo lists",
+                  "vireo:\n" + "\n".join(sorted(no_hpet)) + "\nQEMU:\n" + "\n".join(sorted(theirs_no_hpet)))
     # vireo's virtio-blk-pci is a virtio 1.x device only (PCI id 1af4:1042,
     # no legacy I/O BAR): QEMU's with disable-legacy=on is the same device.
     their_drive = drive[:-1] + [drive[-1] + ",disable-legacy=on"]
