@@ -136,9 +136,16 @@ def check_lifecycle(results, vireo, kit):
                       "lifecycle: xp /4xb reads the kernel text the guest decompressed", physical)
         results.check(hex_bytes(virtual) == hex_bytes(physical),
                       "lifecycle: x through the guest's page tables reads the same bytes", virtual + physical)
+        # The vCPU may have been stopped in the kernel or in a busybox process, so
+        # the check is for the paused state of a long-mode guest with paging on,
+        # and that the state does not move while paused.
         registers = qmp.hmp("info registers")
-        results.check(re.search(r"RIP=ffffffff8", registers) is not None,
-                      "lifecycle: info registers shows the paused kernel", registers)
+        long_mode = (re.search(r"CS =\w+ \w+ \w+ \w+ DPL=[03] CS64", registers) is not None
+                     and re.search(r"CR0=8\w{7}", registers) is not None
+                     and re.search(r"RIP=(ffffffff8|0000)", registers) is not None)
+        results.check(long_mode, "lifecycle: info registers shows the paused long-mode guest", registers)
+        results.check(qmp.hmp("info registers") == registers,
+                      "lifecycle: the registers do not move while paused")
 
         # Bad input on a second client: it gets errors, nobody else suffers.
         other = QmpClient(path)
