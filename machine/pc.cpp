@@ -518,7 +518,8 @@ void PcMachine::create_rtc() {
     localtime_r(&wall.tv_sec, &local);
     start_ns += int64_t{local.tm_gmtoff} * 1'000'000'000;
   }
-  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns);
+  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns,
+                                        config_.rtc_slew ? LostTickPolicy::Slew : LostTickPolicy::Discard);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
   rtc_ = rtc.get();
   pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");

@@ -267,9 +267,9 @@ void parse_rtc(CommandLine& cl, const std::string& arg) {
   if (auto clock = kv.get("clock"); clock && *clock != "host") {
     throw Error("clock=" + *clock + " is not supported yet (only host)");
   }
-  if (auto drift = kv.get("driftfix"); drift && *drift != "none") {
-    if (*drift != "slew") throw Error("Invalid parameter 'driftfix'");
-    throw Error("driftfix=slew (re-injecting lost RTC interrupts) is not supported yet");
+  if (auto drift = kv.get("driftfix")) {
+    if (*drift != "slew" && *drift != "none") throw Error("Invalid parameter 'driftfix'");
+    cl.config.rtc_slew = *drift == "slew";
   }
 }
 
@@ -311,9 +311,9 @@ void parse_name(CommandLine& cl, const std::string& arg) {
 // -global DRIVER.PROPERTY=VALUE (or driver=,property=,value=): a default
 // for a device type's property. The built-in PIIX4_PM's disable_s3 and
 // disable_s4 are the ones libvirt writes (<pm> in the domain XML); vireo
-// has neither sleep state, so only 1 is true of it. Other properties are
-// not supported yet.
-void parse_global(CommandLine&, const std::string& arg) {
+// has neither sleep state, so only 1 is true of it. mc146818rtc's
+// lost_tick_policy is -rtc driftfix's. Other properties are not supported yet.
+void parse_global(CommandLine& cl, const std::string& arg) {
   std::string driver, property, value;
   if (arg.find("driver=") == 0 || arg.find(",property=") != std::string::npos) {
     KeyValueList kv = KeyValueList::parse(arg, "");
@@ -341,6 +341,14 @@ void parse_global(CommandLine&, const std::string& arg) {
     if (n > 0xff) throw Error("Property " + driver + "." + property + " doesn't take value " + value);
     if (n != 1) throw Error(std::string("vireo's ACPI has no ") + (property == "disable_s3" ? "S3" : "S4") +
                             " sleep state yet: only " + property + "=1 is supported");
+    return;
+  }
+  if (driver == "mc146818rtc" && property == "lost_tick_policy") {
+    if (value != "slew" && value != "discard") {
+      throw Error("Property " + driver + "." + property + " doesn't take value '" + value +
+                  "' (vireo's RTC has the policies discard and slew)");
+    }
+    cl.config.rtc_slew = value == "slew";
     return;
   }
   throw Error("-global " + driver + "." + property + " is not supported yet");

@@ -188,7 +188,8 @@ def check_errors(results, vireo, kit):
          "Max. supported number of ISA serial ports is 4."),
         (["-audiodev", '{"id":"audio1","driver":"pa"}'], "audiodev driver 'pa' is not supported yet"),
         (["-overcommit", "mem-lock=on"], "mem-lock=on is not supported yet"),
-        (["-rtc", "base=utc,driftfix=slew"], "driftfix=slew"),
+        (["-rtc", "base=utc,driftfix=catchup"], "Invalid parameter 'driftfix'"),
+        (["-global", "mc146818rtc.lost_tick_policy=delay"], "doesn't take value 'delay'"),
     ]
     for extra, expected in cases:
         argv = [vireo] + kernel + extra
