@@ -86,10 +86,24 @@ def hex_bytes(hmp_text):
     return [int(v, 16) for v in re.findall(r"0x([0-9a-f]+)", hmp_text.split(":", 1)[-1])]
 
 
+def vcpu_threads(qmp, process):
+    """query-cpus-fast's thread ids, and each one's name as /proc has it."""
+    cpus = qmp.execute("query-cpus-fast").get("return", [])
+    names = {}
+    for cpu in cpus:
+        try:
+            with open(f"/proc/{process.pid}/task/{cpu['thread-id']}/comm") as f:
+                names[cpu["thread-id"]] = f.read().strip()
+        except OSError:
+            names[cpu["thread-id"]] = None
+    return [cpu["thread-id"] for cpu in cpus], names
+
+
 def check_lifecycle(results, vireo, kit):
     directory = scratch_dir("vireo-qmp-")
     path = os.path.join(directory, "qmp.sock")
-    argv = [vireo, "-accel", "tcg", "-m", "256", "-S", "-display", "none", "-serial", "stdio",
+    argv = [vireo, "-accel", "tcg", "-m", "256", "-smp", "2", "-S", "-display", "none", "-serial", "stdio",
+            "-name", "lifecycle,debug-threads=on",
             "-kernel", os.path.join(kit, "vmlinuz"), "-initrd", os.path.join(kit, "initrd.gz"),
             # nokaslr: the kernel at its link address, for x below.
             "-append", "console=ttyS0 vireo.test=shell nokaslr",
@@ -111,6 +125,12 @@ def check_lifecycle(results, vireo, kit):
         results.check(hex_bytes(before) == [0, 0, 0, 0],
                       "lifecycle: the kernel's text is not decompressed before cont", before)
         entry_registers = qmp.hmp("info registers")
+        # Under -S the vCPU threads exist already (libvirt pins them by the
+        # ids it reads here), and they keep their ids for the machine's life.
+        prelaunch_tids, names = vcpu_threads(qmp, process)
+        results.check(len(prelaunch_tids) == 2 and process.pid not in prelaunch_tids
+                      and [names[t] for t in prelaunch_tids] == ["CPU 0/TCG", "CPU 1/TCG"],
+                      "lifecycle: under -S query-cpus-fast gives the vCPU threads' ids", f"{prelaunch_tids} {names}")
 
         results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont")
         results.check(qmp.wait_event("RESUME") is not None, "lifecycle: RESUME event")
@@ -177,6 +197,8 @@ def check_lifecycle(results, vireo, kit):
         time.sleep(2)
         wall_paused = time.monotonic() - wall_before
         results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont after stop")
+        results.check(vcpu_threads(qmp, process)[0] == prelaunch_tids,
+                      "lifecycle: the vCPU threads keep their ids over cont, stop and cont")
         up_after = uptime(console, results, "after cont")
         # Between the two readings the host spent wall_total, of which at
         # least wall_paused (over 2 s) with the guest stopped.
@@ -195,6 +217,8 @@ def check_lifecycle(results, vireo, kit):
                       "lifecycle: RESET event with the host reason", str(reset))
         results.check(console.wait_for(r"Linux version \d", BOOT_TIMEOUT_S, mark) is not None,
                       "lifecycle: the guest boots again after system_reset", console.text[-2000:])
+        results.check(vcpu_threads(qmp, process)[0] == prelaunch_tids,
+                      "lifecycle: the vCPU threads keep their ids over system_reset")
 
         results.check(qmp.execute("quit") == {"return": {}}, "lifecycle: quit")
         shutdown = qmp.wait_event("SHUTDOWN")
