@@ -479,23 +479,13 @@ void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
 }
 
 void PcMachine::create_accelerator() {
-  std::vector<std::string> choices = config_.accelerators;
-  if (choices.empty()) choices = {"tcg"};  // QEMU's default
-  std::string failures;
-  for (const std::string& name : choices) {
-    try {
-      auto accelerator = vireo::create_accelerator(name);
-      accelerator->map_memory(memory_);
-      std::unique_lock lock(accelerator_mutex_);
-      accelerator_ = std::move(accelerator);
-      accelerator_choice_ = name;
-      break;
-    } catch (const Error& e) {
-      // "accel=kvm:tcg" falls back quietly; the last failure is reported.
-      failures = e.what();
-    }
+  std::string chosen;
+  auto accelerator = create_first_accelerator(config_.accelerators, memory_, chosen);
+  {
+    std::unique_lock lock(accelerator_mutex_);
+    accelerator_ = std::move(accelerator);
+    accelerator_choice_ = chosen;
   }
-  if (!accelerator_) throw Error(failures);
   if (!accelerator_->has_irqchip()) create_software_irqchip();
   detach_local_apics();
   vcpus_.clear();
