@@ -38,38 +38,10 @@ import sys
 import time
 
 from harness import QEMU, Results, scratch_dir
-from monitor_clients import QmpClient
+from monitor_clients import PipeConsole, QmpClient
 
 KIT_TIMEOUT_S = 900
 BOOT_TIMEOUT_S = 300
-
-
-class Console:
-    """The guest's serial console on a pipe pair (-serial stdio)."""
-
-    def __init__(self, process):
-        self.process = process
-        self.text = ""
-
-    def wait_for(self, pattern, timeout_s, start=0):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            match = re.search(pattern, self.text[start:], re.M)
-            if match:
-                return match
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.process.stdout], [], [], min(remaining, 1.0))
-            if ready:
-                chunk = os.read(self.process.stdout.fileno(), 65536)
-                if not chunk:
-                    return None
-                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
-
-    def type(self, text):
-        self.process.stdin.write(text.encode())
-        self.process.stdin.flush()
 
 
 def uptime(console, results, what):
@@ -110,7 +82,7 @@ def check_lifecycle(results, vireo, kit):
             "-qmp", f"unix:{path},server=on,wait=off"]
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
-    console = Console(process)
+    console = PipeConsole(process)
     try:
         qmp = QmpClient(path)
         results.check("QMP" in qmp.greeting, "lifecycle: the QMP greeting", str(qmp.greeting))

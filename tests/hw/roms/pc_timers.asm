@@ -18,8 +18,6 @@ PIT_COUNT    equ 11932      ; 99.998 Hz, Linux's LATCH for HZ=100
 
 ; Counters in low RAM (segment 0), bumped by the interrupt handlers.
 PIT_IRQS     equ 0x500
-RTC_PERIODIC equ 0x502
-RTC_UPDATES  equ 0x504
 
 start:
     rom_prologue
@@ -85,18 +83,7 @@ start:
     call put_hex
     call newline
 
-    ; RTC: 64 Hz periodic rate, periodic and update-ended interrupts.
-    mov al, 0x0a
-    out CMOS_INDEX, al
-    mov al, 0x2a
-    out CMOS_DATA, al
-    mov al, 0x0b
-    out CMOS_INDEX, al
-    mov al, 0x52                ; PIE | UIE | 24-hour, BCD
-    out CMOS_DATA, al
-    mov al, 0x0c
-    out CMOS_INDEX, al
-    in al, CMOS_DATA            ; clear any old flags
+    call rtc_start_64hz
 
     sti
     ; From the first update to the third: two seconds of the RTC.
@@ -162,17 +149,7 @@ irq8_handler:
     push ds
     xor ax, ax
     mov ds, ax
-    mov al, 0x0c
-    out CMOS_INDEX, al
-    in al, CMOS_DATA
-    test al, 0x40
-    jz .no_periodic
-    inc word [RTC_PERIODIC]
-.no_periodic:
-    test al, 0x10
-    jz .no_update
-    inc word [RTC_UPDATES]
-.no_update:
+    call rtc_count_flags
     mov al, 0x20
     out PIC2_CMD, al
     out PIC1_CMD, al

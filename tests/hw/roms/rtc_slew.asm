@@ -15,9 +15,7 @@
 ;   nasm -f bin -I tests/roms/ [-DAPIC_MODE] -o rtc_slew.rom tests/hw/roms/rtc_slew.asm
 %include "common.inc"
 
-; Counters in low RAM (segment 0), kept by the IRQ 8 handler.
-RTC_PERIODIC equ 0x502
-RTC_UPDATES  equ 0x504
+; Noted in low RAM (segment 0) by the IRQ 8 handler.
 PERIODIC_AT_1 equ 0x506     ; RTC_PERIODIC when the first update came
 PERIODIC_AT_3 equ 0x508     ; ... and the third
 
@@ -46,18 +44,7 @@ start:
     call init_pics
 %endif
 
-    ; RTC: 64 Hz periodic rate, periodic and update-ended interrupts.
-    mov al, 0x0a
-    out CMOS_INDEX, al
-    mov al, 0x2a
-    out CMOS_DATA, al
-    mov al, 0x0b
-    out CMOS_INDEX, al
-    mov al, 0x52                ; PIE | UIE | 24-hour, BCD
-    out CMOS_DATA, al
-    mov al, 0x0c
-    out CMOS_INDEX, al
-    in al, CMOS_DATA            ; clear any old flags
+    call rtc_start_64hz
 
     ; 50 ms with interrupts off, 50 ms on, until the third update.
     xor bp, bp                  ; stretches with interrupts off
@@ -98,16 +85,9 @@ irq8_handler:
     push ds
     xor ax, ax
     mov ds, ax
-    mov al, 0x0c
-    out CMOS_INDEX, al
-    in al, CMOS_DATA
-    test al, 0x40
-    jz .no_periodic
-    inc word [RTC_PERIODIC]
-.no_periodic:
+    call rtc_count_flags
     test al, 0x10
     jz .eoi
-    inc word [RTC_UPDATES]
     mov bx, [RTC_PERIODIC]
     cmp word [RTC_UPDATES], 1
     jne .not_first
