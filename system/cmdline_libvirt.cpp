@@ -401,6 +401,27 @@ void use_inherited_listener(ChardevSpec& spec, const std::string& fd_text) {
   }
 }
 
+std::vector<int> inherited_listeners_in(const std::vector<std::string>& args) {
+  std::vector<int> listeners;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] != "-chardev" && args[i] != "--chardev") continue;
+    try {
+      std::optional<std::string> fd_text = KeyValueList::parse(args[i + 1], "backend").get("fd");
+      if (!fd_text) continue;
+      uint64_t fd = parse_uint(*fd_text, "fd");
+      int listening = 0;
+      socklen_t length = sizeof listening;
+      if (fd <= 65535 && getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 &&
+          listening != 0) {
+        listeners.push_back(static_cast<int>(fd));
+      }
+    } catch (const Error&) {
+      // Not a well-formed -chardev: nothing to find in it.
+    }
+  }
+  return listeners;
+}
+
 void finish_management_options(CommandLine& cl) {
   VmConfig& config = cl.config;
   if (!config.memory_backend.empty()) {
