@@ -142,8 +142,9 @@ class PcMachine {
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
   // The vCPU threads live from run() to the machine's end, parked while
-  // the guest is stopped: libvirt pins them by the ids it reads under -S,
-  // and KVM's kick signal goes to the thread that entered KVM_RUN.
+  // the guest is stopped: libvirt pins them (kvm domains) by the ids it
+  // reads under -S, and KVM's kick signal goes to the thread that entered
+  // KVM_RUN.
   void create_vcpu_threads();
   void end_vcpu_threads();
   void start_vcpus();  // unparks them
