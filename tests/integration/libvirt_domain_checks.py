@@ -134,6 +134,17 @@ def check_domain_life(lv, results, ctx):
         results.check(disk is not None and disk.group(1) == DISK_MARKER,
                       "domain: the guest reads the qcow2 virtio disk (/dev/vda)", console.text[-1000:])
 
+        # What libvirt reads from query-blockstats and friends for the disk
+        # the guest just read.
+        r = lv.virsh("domblkstat", NAME, "vda", timeout=30)
+        stats = dict(re.findall(r"^vda (\w+) (\d+)$", r.stdout_text, re.M))
+        results.check(r.returncode == 0 and int(stats.get("rd_req", 0)) > 0 and int(stats.get("rd_bytes", 0)) >= 25,
+                      "domain: virsh domblkstat vda counts the guest's reads", r.describe())
+        r = lv.virsh("domstats", "--state", "--vcpu", "--block", NAME, timeout=30)
+        results.check(r.returncode == 0 and "state.state=1" in r.stdout_text and "block.0.name=vda" in r.stdout_text
+                      and "vcpu.current=1" in r.stdout_text,
+                      "domain: virsh domstats gives the state, the vCPU count and the disk", r.describe())
+
         before = uptime(console)
         wall_before = time.monotonic()
         r = lv.virsh("suspend", NAME, timeout=30)

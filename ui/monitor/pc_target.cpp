@@ -113,7 +113,9 @@ std::vector<MonitorBlockDevice> PcMonitorTarget::block_devices() {
     const bool blockdev = disk.drive.from_blockdev;
     std::string node_name = blockdev ? disk.drive.node_name : "#block" + std::to_string(100 + node);
     ++node;
-    list.push_back({blockdev ? "" : disk.device, node_name, disk.qdev, disk.drive.file, disk.format,
+    std::string file_node_name = blockdev && !disk.drive.file_node_name.empty() ? disk.drive.file_node_name
+                                                                                 : node_name + "-file";
+    list.push_back({blockdev ? "" : disk.device, node_name, file_node_name, disk.qdev, disk.drive.file, disk.format,
                     disk.model->read_only(), disk.drive.cache,
                     disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats(),
                     std::move(chain)});

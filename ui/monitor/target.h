@@ -68,6 +68,7 @@ struct MonitorQomDevice {
 struct MonitorBlockDevice {
   std::string device;     // "virtio0" or the -drive id
   std::string node_name;  // the format node's
+  std::string file_node_name;  // the protocol (file) node's below it
   std::string qdev;       // the QOM path of the device using it
   std::string file;
   std::string format;     // "raw" or "qcow2"
