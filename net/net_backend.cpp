@@ -7,6 +7,11 @@ void NetBackend::attach(NetReceiver* nic) {
   nic_ = nic;
 }
 
+bool NetBackend::attached() const {
+  std::lock_guard lock(queue_mutex_);
+  return nic_ != nullptr;
+}
+
 void NetBackend::deliver(std::span<const uint8_t> frame) {
   std::lock_guard lock(queue_mutex_);
   // Frames already waiting go first; a new one may pass them only by

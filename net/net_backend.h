@@ -53,7 +53,7 @@ class NetBackend {
 
   // Connects the NIC; before the guest runs. Null disconnects.
   void attach(NetReceiver* nic);
-  bool attached() const { return nic_ != nullptr; }
+  bool attached() const;
   // A frame the guest sent; any thread. Never blocks on the guest side.
   virtual void send(std::span<const uint8_t> frame) = 0;
   // The NIC has room again: offer it the frames waiting. The NIC must hold
@@ -72,7 +72,7 @@ class NetBackend {
 
  private:
   std::string id_;
-  std::mutex queue_mutex_;
+  mutable std::mutex queue_mutex_;
   std::deque<std::vector<uint8_t>> queue_;
   NetReceiver* nic_ = nullptr;
   std::atomic<uint64_t> rx_dropped_{0};
