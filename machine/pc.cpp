@@ -711,6 +711,7 @@ void PcMachine::vcpu_thread(Vcpu& vcpu) {
 
 void PcMachine::pause() {
   stop_vcpus();
+  set_nics_running(false);
   {
     std::shared_lock lock(accelerator_mutex_);
     accelerator_->vm_paused();
@@ -735,6 +736,7 @@ void PcMachine::resume() {
     for (auto& vcpu : vcpus_) vcpu->skip_time(static_cast<uint64_t>(paused_ns));
   }
   clock_.resume();
+  set_nics_running(true);
   start_vcpus();
 }
 

@@ -113,7 +113,7 @@ class PcMachine {
   struct Nic {
     std::string name;  // info network's: the -device id, else "virtio-net-pci.N"
     std::string qdev_id;
-    const VirtioNet* model;
+    VirtioNet* model;
     const PciDevice* function;
     const NetBackend* backend;  // null: no peer
   };
@@ -149,6 +149,8 @@ class PcMachine {
   void create_netdevs();
   void create_virtio_net_device(const DeviceSpec& spec);
   void warn_unconnected_netdevs() const;
+  // pause()/resume(): NICs write no frame into guest RAM while paused.
+  void set_nics_running(bool running);
   // -device ...,addr=SLOT[.FN] as QEMU's PCI address property; -1 if absent.
   int pci_devfn_property(const DeviceSpec& spec) const;
   void create_accelerator();

@@ -66,6 +66,7 @@ void PcMachine::create_virtio_net_device(const DeviceSpec& spec) {
   }
   const std::string id = spec.properties.get("id").value_or("");
   auto model = std::make_unique<VirtioNet>(mac, backend);
+  model->set_vm_running(!config_.start_paused);  // -S: not until cont
   auto function = std::make_unique<VirtioPci>("virtio-net-pci", *model, memory_);
   function->set_qdev_id(id);
   function->set_msi_sender([this](uint64_t address, uint32_t data) { send_msi(address, data); });
@@ -76,6 +77,10 @@ void PcMachine::create_virtio_net_device(const DeviceSpec& spec) {
   if (id.empty()) ++anonymous_devices_;  // QEMU's /machine/peripheral-anon/device[N] counts it
   virtio_models_.push_back(std::move(model));
   pci_devices_.push_back(std::move(function));
+}
+
+void PcMachine::set_nics_running(bool running) {
+  for (Nic& nic : nics_) nic.model->set_vm_running(running);
 }
 
 void PcMachine::warn_unconnected_netdevs() const {

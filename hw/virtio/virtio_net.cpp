@@ -47,8 +47,13 @@ void VirtioNet::queue_notified(unsigned queue) {
   if (queue == kReceiveQueue && backend_ != nullptr) backend_->flush();
 }
 
+void VirtioNet::set_vm_running(bool running) {
+  vm_running_.store(running);
+  if (running && backend_ != nullptr) backend_->flush();
+}
+
 bool VirtioNet::receive(std::span<const uint8_t> frame) {
-  if (transport_ == nullptr) return false;
+  if (transport_ == nullptr || !vm_running_.load()) return false;
   const VirtioTransport::FillResult result =
       transport_->fill_queue(kReceiveQueue, [&](const VirtqChain& chain, GuestMemory& memory) -> uint32_t {
         if (chain.writable_bytes < kHeaderBytes + frame.size()) {

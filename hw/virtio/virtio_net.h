@@ -67,6 +67,10 @@ class VirtioNet final : public VirtioDevice, public NetReceiver {
 
   // NetReceiver: a frame for the guest, from the back end's thread.
   bool receive(std::span<const uint8_t> frame) override;
+  // While the machine is paused nothing is written into guest RAM: frames
+  // wait in the back end (QEMU's virtio_net_can_receive checks the VM
+  // runs). Resuming calls the back end's flush(). Any thread.
+  void set_vm_running(bool running);
 
   const MacAddress& mac() const { return mac_; }
   NetBackend* backend() const { return backend_; }
@@ -79,6 +83,7 @@ class VirtioNet final : public VirtioDevice, public NetReceiver {
   MacAddress mac_;
   NetBackend* backend_;
   VirtioTransport* transport_ = nullptr;
+  std::atomic<bool> vm_running_{true};
   uint8_t config_[8] = {};  // struct virtio_net_config: mac, status
   std::atomic<uint64_t> rx_frames_{0}, rx_bytes_{0}, rx_too_long_{0};
   std::atomic<uint64_t> tx_frames_{0}, tx_bytes_{0}, tx_dropped_{0};

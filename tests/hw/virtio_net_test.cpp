@@ -261,3 +261,18 @@ TEST_CASE("parse_mac_address takes six hex pairs") {
   CHECK_FALSE(parse_mac_address("52:54:00:ab:cd:0g", mac));
   CHECK_FALSE(parse_mac_address("52:54:00:ab:cd:0f:", mac));
 }
+
+TEST_CASE("virtio-net writes no frame into guest RAM while the machine is paused") {
+  Rig rig;
+  rig.start();
+  rig.post_rx();
+  rig.notify(VirtioNet::kReceiveQueue);
+  rig.net->set_vm_running(false);
+  rig.backend.deliver_frame(frame_of(80, 11));
+  CHECK(rig.rx.used_idx() == 0);
+  CHECK(rig.backend.rx_queued() == 1);
+  rig.net->set_vm_running(true);  // resume flushes what waited
+  CHECK(rig.rx.used_idx() == 1);
+  CHECK(rig.rx.used_elem(0).second == 12 + 80);
+  CHECK(rig.backend.rx_queued() == 0);
+}
