@@ -7,6 +7,8 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_net.h"
+#include "net/net_backend.h"
 #include "ui/monitor/monitor_server.h"
 
 namespace vireo {
@@ -133,6 +135,22 @@ std::vector<MonitorQomDevice> PcMonitorTarget::qom_devices() {
     list.push_back({path, spec.driver});
   }
   return list;
+}
+
+std::string PcMonitorTarget::network_info() {
+  // QEMU's net/net.c layout: "name: index=Q,type=nic,model=...,macaddr=..."
+  // per NIC, its peer indented under it; index is the queue (one here).
+  std::string out;
+  for (const PcMachine::Nic& nic : machine_.nics()) {
+    out += nic.name + ": index=0,type=nic,model=virtio-net-pci,macaddr=" + mac_address_text(nic.model->mac()) + "\n";
+    if (nic.backend != nullptr) {
+      out += " \\ " + nic.backend->id() + ": index=0,type=" + nic.backend->type() + "," + nic.backend->info() + "\n";
+    }
+  }
+  for (const auto& netdev : machine_.netdevs()) {
+    if (!netdev->attached()) out += netdev->id() + ": index=0,type=" + netdev->type() + "," + netdev->info() + "\n";
+  }
+  return out;
 }
 
 std::optional<CpuFeatures> PcMonitorTarget::cpu_features() {

@@ -113,6 +113,9 @@ class MonitorTarget {
   virtual std::vector<MonitorQomDevice> qom_devices() { return {}; }
   // The CPUID feature bits the guest's vCPUs report, when known.
   virtual std::optional<CpuFeatures> cpu_features() { return std::nullopt; }
+  // "info network": each NIC and its back end, then back ends without a
+  // NIC, in QEMU's layout. Empty when there is no network.
+  virtual std::string network_info() { return {}; }
 };
 
 }  // namespace vireo
