@@ -8,11 +8,13 @@ Each test script counts checks with Results and ends with the plain line
 only: these run on a bare Debian with python3.
 """
 
+import http.server
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 
 QEMU = "qemu-system-x86_64"
 SKIP = 77
@@ -118,3 +120,18 @@ def scratch_dir(prefix):
     _keep.append(d)
     return d.name
 
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def start_http_server(directory):
+    """Serves `directory` on 127.0.0.1 (a free port: server.server_address)
+    from a daemon thread; a guest on user networking reaches it as 10.0.2.2.
+    server.shutdown() stops it."""
+    handler = lambda *a, **k: _QuietHandler(*a, directory=directory, **k)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -20,12 +20,13 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 
-from harness import scratch_dir
+from harness import scratch_dir, start_http_server
 from monitor_clients import PtyConsole
 
 NAME = "vireo-lvdom"
 BOOT_TIMEOUT_S = 300
 DISK_MARKER = "VIREO-LIBVIRT-DISK-MARKER"
+NET_MARKER = "vireo-user-net-ok"
 
 
 def domain_xml(vireo, files):
@@ -47,6 +48,7 @@ def domain_xml(vireo, files):
       <source file='{files}/disk.qcow2'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    <interface type='user'><mac address='52:54:00:0e:7a:01'/><model type='virtio'/></interface>
     <serial type='pty'><target port='0'/></serial>
     <console type='pty'><target type='serial' port='0'/></console>
     <controller type='usb' model='none'/>
@@ -133,6 +135,31 @@ def check_domain_life(lv, results, ctx):
         disk = console.command("echo DISK=$(head -c 25 /dev/vda)=", r"^DISK=(.*)=$")
         results.check(disk is not None and disk.group(1) == DISK_MARKER,
                       "domain: the guest reads the qcow2 virtio disk (/dev/vda)", console.text[-1000:])
+
+        # <interface type='user'> with the virtio model: the guest's eth0
+        # (libvirt's MAC) takes slirp's DHCP lease and fetches a page from an
+        # HTTP server on the host through it.
+        www = os.path.join(files, "www")
+        os.makedirs(www, exist_ok=True)
+        with open(os.path.join(www, "marker"), "w") as f:
+            f.write(NET_MARKER)
+        server = start_http_server(www)
+        try:
+            mac = console.command("echo MAC=$(cat /sys/class/net/eth0/address)=", r"^MAC=(.*)=$")
+            lease = console.command("udhcpc -i eth0 -n -q -t 5 -T 2 -s /etc/vireo/udhcpc.script >/dev/null 2>&1;"
+                                    " echo IP=$(ip -4 -o addr show eth0 | awk '{print $4}')=", r"^IP=(.*)=$", 90)
+            port = server.server_address[1]
+            page = console.command(f"echo PAGE=$(wget -q -O - http://10.0.2.2:{port}/marker)=", r"^PAGE=(.*)=$", 90)
+        finally:
+            server.shutdown()
+        results.check(mac is not None and mac.group(1) == "52:54:00:0e:7a:01",
+                      "domain: the guest's eth0 has the interface's MAC (virtio-net-pci)", console.text[-1000:])
+        results.check(lease is not None and lease.group(1) == "10.0.2.15/24",
+                      "domain: <interface type='user'>: the guest gets 10.0.2.15/24 from slirp's DHCP",
+                      console.text[-1000:])
+        results.check(page is not None and page.group(1) == NET_MARKER,
+                      "domain: the guest fetches a page from the host through user networking",
+                      console.text[-1000:])
 
         # What libvirt reads from query-blockstats and friends for the disk
         # the guest just read.

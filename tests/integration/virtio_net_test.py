@@ -29,35 +29,21 @@ Checks:
 """
 
 import hashlib
-import http.server
 import os
 import re
 import select
 import socket
 import subprocess
 import sys
-import threading
 import time
 
-from harness import QEMU, Results, qemu_path, scratch_dir
+from harness import QEMU, Results, qemu_path, scratch_dir, start_http_server
 from linux_tcg_test import BOOT_TIMEOUT_S, KIT_TIMEOUT_S
 from monitor_clients import QmpClient
 
 GUEST_PORT = 7000
 HTTP_BYTES = 512 << 10
 ECHO_BYTES = 256 << 10
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def start_http_server(directory):
-    handler = lambda *a, **k: QuietHandler(*a, directory=directory, **k)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
 
 
 def free_port():
