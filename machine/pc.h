@@ -54,6 +54,7 @@ class Piix3;
 class VirtioDevice;
 class VirtioBlk;
 class Hpet;
+class FwCfg;
 
 class PcMachine {
  public:
@@ -105,6 +106,7 @@ class PcMachine {
     const VirtioBlk* model;
     const PciDevice* function;  // its virtio-blk-pci function
     std::vector<BlockImageFacts> chain;  // the image and its backing files, top first
+    int64_t bootindex = -1;  // -device ...,bootindex=; negative: not in the boot order
   };
   const std::vector<Disk>& disks() const { return disks_; }
   // COM1-4: their ports and ISA IRQs, as QEMU's isa-serial index 0-3.
@@ -126,7 +128,8 @@ class PcMachine {
   // A virtio-blk-pci function for `drive` at `devfn`, or the first free
   // slot from 2 when devfn < 0.
   // `device_id` is the -device id= (empty for an if=virtio drive).
-  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial, const std::string& device_id);
+  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial, const std::string& device_id,
+                      int64_t bootindex = -1);
   // What firmware does before it boots an OS: give every BAR an address in
   // the PCI windows the ACPI tables describe and enable decoding.
   void assign_pci_resources();
@@ -153,6 +156,8 @@ class PcMachine {
   // replacement mode and drives those lines itself.
   IrqLine legacy_timer_irq_line(unsigned gsi);
   void create_hpet();
+  // QEMU's fw_cfg_io at 0x510: what the firmware learns about the machine.
+  void create_fw_cfg();
   void set_irq(unsigned gsi, bool level);
 
   VmConfig config_;
@@ -203,6 +208,7 @@ class PcMachine {
   std::vector<LocalApic*> local_apics_;
   I8254* pit_ = nullptr;
   Hpet* hpet_ = nullptr;
+  FwCfg* fw_cfg_ = nullptr;
   SystemControlPortB* port61_ = nullptr;
 
   // PCI: the bus, then the device models behind virtio functions, then the
