@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "util/error.h"
+#include "util/log.h"
 
 namespace vireo {
 
@@ -44,6 +45,10 @@ bool for_each_guest_span(GuestMemory& memory, uint64_t gpa, uint64_t length, Fil
   }
   return true;
 }
+
+// One limiter for every fw_cfg in the process: at most 10 lines a second
+// however many machines (or fuzz iterations) there are.
+RateLimitedLog bad_dma_log;
 
 }  // namespace
 
@@ -182,7 +187,8 @@ void FwCfg::run_dma_locked(uint64_t access_address) {
     char text[80];
     std::snprintf(text, sizeof text, "fw_cfg: DMA descriptor at 0x%llx is outside guest RAM",
                   static_cast<unsigned long long>(access_address));
-    bad_dma_.warn(text);
+    dma_errors_.fetch_add(1, std::memory_order_relaxed);
+    bad_dma_log.warn(text);
     uint8_t error[4];
     store_be32(error, kDmaError);
     memory_.write(access_address, error, sizeof error);  // most likely fails too
@@ -234,7 +240,10 @@ void FwCfg::run_dma_locked(uint64_t access_address) {
     address += chunk;
     length -= chunk;
   }
-  if (failed) bad_dma_.warn("fw_cfg: DMA transfer refused (outside guest RAM, or a write to a read-only item)");
+  if (failed) {
+    dma_errors_.fetch_add(1, std::memory_order_relaxed);
+    bad_dma_log.warn("fw_cfg: DMA transfer refused (outside guest RAM, or a write to a read-only item)");
+  }
 
   uint8_t result[4];
   store_be32(result, failed ? kDmaError : 0);

@@ -20,6 +20,7 @@
 // offset and DMA address. Items are not changed once the guest runs.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -28,7 +29,6 @@
 
 #include "hw/core/guest_memory.h"
 #include "hw/core/io_bus.h"
-#include "util/log.h"
 #include "util/serialize.h"
 
 namespace vireo {
@@ -96,7 +96,7 @@ class FwCfg final : public BusDevice {
   void serialize(StateStream& s);
 
   // Bad DMA requests so far (guest bugs or hostility).
-  uint64_t dma_errors() const { return bad_dma_.total(); }
+  uint64_t dma_errors() const { return dma_errors_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr uint32_t kNoItem = 0xffffffff;  // nothing selected
@@ -119,7 +119,7 @@ class FwCfg final : public BusDevice {
   uint32_t current_ = 0;     // selected key (with kArchLocal), or kNoItem
   uint32_t offset_ = 0;      // next byte of the selected item
   uint64_t dma_address_ = 0; // as written so far (high half first)
-  RateLimitedLog bad_dma_;
+  std::atomic<uint64_t> dma_errors_{0};
 };
 
 }  // namespace vireo
