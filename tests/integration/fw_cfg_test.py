@@ -13,7 +13,9 @@
 2. Debian's SeaBIOS boots one of two virtio-blk disks (tests/roms/
    boot_sector.asm, one per disk) by bootindex, then with the indices
    swapped; with an unbootable first disk, -boot reboot-timeout=0 makes
-   SeaBIOS reboot at once (-no-reboot exits). QEMU must do the same.
+   SeaBIOS reboot at once (-no-reboot exits); under -nographic SeaBIOS
+   prints on COM1 and offers its boot menu only with menu=on. QEMU must
+   do the same.
 """
 
 import os
@@ -175,6 +177,19 @@ def main():
         r = boot_disks(emulator, [(blank, 1), (b, 2)], ["-boot", "reboot-timeout=0"])
         results.check(r.returncode == 0 and "booted from disk" not in r.stdout_text,
                       f"{who}: an unbootable first disk, then reboot-timeout=0 reboots", r.describe())
+    # -nographic: SeaBIOS's console goes to COM1 (fw_cfg's nographic item);
+    # menu=on (the boot-menu item, splash-time its wait) makes it offer
+    # the menu before booting, menu=off not.
+    for who, emulator in emulators:
+        for menu, offered in (("menu=on,splash-time=300", True), ("menu=off", False)):
+            r = run([emulator, "-accel", "tcg", "-nographic", "-monitor", "none", "-serial", "stdio"] + DEBUG_EXIT +
+                    ["-drive", f"file={a},format=raw,if=none,id=a", "-device", "virtio-blk-pci,drive=a,bootindex=1",
+                     "-boot", menu], timeout=60)
+            text = r.stdout_text
+            ok = (r.returncode == images["A"][1] and "SeaBIOS (version" in text and "booted from disk A" in text
+                  and ("Press ESC for boot menu." in text) == offered)
+            results.check(ok, f"{who}: -nographic -boot {menu}: SeaBIOS on COM1, boot menu "
+                              f"{'offered' if offered else 'not offered'}, disk A booted", r.describe())
     results.finish()
 
 
