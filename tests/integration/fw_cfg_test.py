@@ -12,7 +12,7 @@
    checked against what the command line asked for.
 2. Debian's SeaBIOS boots one of two virtio-blk disks (tests/roms/
    boot_sector.asm, one per disk) by bootindex, then with the indices
-   swapped; with an unbootable first disk, -boot reboot-timeout=0 makes
+   swapped; -boot order=/once= as CMOS bytes (cmos_dump.asm); with an unbootable first disk, -boot reboot-timeout=0 makes
    SeaBIOS reboot at once (-no-reboot exits); under -nographic SeaBIOS
    prints on COM1 and offers its boot menu only with menu=on. QEMU must
    do the same.
@@ -143,6 +143,22 @@ def main():
     ]
     for what, extra, expect in cases:
         check_dump(results, vireo, qemu, rom, what, extra, {**common, **expect})
+
+    # -boot order=/once= are the CMOS boot order (bytes 0x3d and 0x38,
+    # QEMU's nibbles: a/b floppy 1, c disk 2, d CD 3, n network 4; bit 0 of
+    # 0x38 clear: the floppy signature check stays on).
+    cmos_rom = os.path.join(work, "cmos_dump.rom")
+    assemble(os.path.join(source_dir, "..", "hw", "roms", "cmos_dump.asm"), cmos_rom)
+    for boot, want in (("order=ndc", (0x34, 0x20)), ("order=c,once=dn", (0x43, 0x00)), (None, (0x12, 0x30))):
+        argv = ["-accel", "tcg", "-bios", cmos_rom, "-display", "none", "-serial", "stdio"] + DEBUG_EXIT
+        if boot:
+            argv += ["-boot", boot]
+        for who, emulator in [("vireo", vireo)] + ([("qemu", qemu)] if qemu else []):
+            r = run([emulator] + argv)
+            cmos = [int(x, 16) for x in re.findall(r"\b[0-9a-f]{2}\b", r.stdout_text)]
+            got = (cmos[0x3d], cmos[0x38]) if len(cmos) == 128 else None
+            results.check(got == want, f"{who}: -boot {boot or '(default cad)'}: CMOS 0x3d/0x38 = "
+                                       f"{want[0]:02x}/{want[1]:02x}", f"got {got}\n" + r.describe())
 
     # SeaBIOS picks the disk by bootindex.
     if not os.path.exists(SEABIOS):
