@@ -160,6 +160,16 @@ def main():
             results.check(got == want, f"{who}: -boot {boot or '(default cad)'}: CMOS 0x3d/0x38 = "
                                        f"{want[0]:02x}/{want[1]:02x}", f"got {got}\n" + r.describe())
 
+    # once= holds for the first boot; the reset brings order= back.
+    once_rom = os.path.join(work, "boot_once.rom")
+    assemble(os.path.join(source_dir, "reset_count.asm"), once_rom, ["SHOW_BOOT_ORDER"])
+    want = "boot 01 03\r\nresetting through port 0x92\r\nboot 02 02\r\nRAM survived the reset\r\n"
+    for who, emulator in [("vireo", vireo)] + ([("qemu", qemu)] if qemu else []):
+        r = run([emulator, "-accel", "tcg", "-bios", once_rom, "-display", "none", "-serial", "stdio",
+                 "-boot", "order=c,once=d"] + DEBUG_EXIT)
+        results.check(r.returncode == 69 and r.stdout_text == want,
+                      f"{who}: -boot order=c,once=d: CMOS says d on the first boot, c after the reset", r.describe())
+
     # SeaBIOS picks the disk by bootindex.
     if not os.path.exists(SEABIOS):
         results.skip("SeaBIOS boots", f"{SEABIOS} is not installed (Debian package seabios)")
