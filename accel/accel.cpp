@@ -12,4 +12,21 @@ std::unique_ptr<Accelerator> create_accelerator(std::string_view name) {
   throw Error("invalid accelerator " + std::string(name));
 }
 
+std::unique_ptr<Accelerator> create_first_accelerator(const std::vector<std::string>& choices, GuestMemory& memory,
+                                                      std::string& chosen) {
+  const std::vector<std::string> defaults = {"tcg"};
+  std::string failure;
+  for (const std::string& name : choices.empty() ? defaults : choices) {
+    try {
+      std::unique_ptr<Accelerator> accelerator = create_accelerator(name);
+      accelerator->map_memory(memory);
+      chosen = name;
+      return accelerator;
+    } catch (const Error& e) {
+      failure = e.what();
+    }
+  }
+  throw Error(failure);
+}
+
 }  // namespace vireo

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "accel/cpu_model.h"
 #include "accel/cpu_state.h"
@@ -148,5 +149,12 @@ class Accelerator {
 // Creates the named accelerator ("kvm" or "tcg"). Throws Error with a message
 // saying why it is unavailable (e.g. /dev/kvm missing or not permitted).
 std::unique_ptr<Accelerator> create_accelerator(std::string_view name);
+
+// The first of `choices` (-accel in order; empty: QEMU's default, tcg) that
+// can be created and can map `memory`; its name goes to `chosen`. A failing
+// choice falls back quietly to the next (QEMU's accel=kvm:tcg); if none
+// works, throws the last one's Error.
+std::unique_ptr<Accelerator> create_first_accelerator(const std::vector<std::string>& choices, GuestMemory& memory,
+                                                      std::string& chosen);
 
 }  // namespace vireo

@@ -37,6 +37,25 @@ AlignedBuffer aligned_buffer(uint64_t bytes) {
 
 bool aligned(uint64_t value) { return value % kDirectAlign == 0; }
 
+// One trip through the bounce buffer for an unaligned O_DIRECT transfer of
+// `size` bytes at `offset`, `done` bytes in: the aligned host range
+// [start, start + span_bytes) holds the next `take` bytes at `skip`.
+struct BouncePiece {
+  uint64_t start;
+  uint64_t skip;
+  uint64_t take;
+  uint64_t span_bytes;
+};
+BouncePiece bounce_piece(uint64_t offset, uint64_t size, uint64_t done) {
+  uint64_t position = offset + done;
+  BouncePiece piece;
+  piece.start = position & ~(kDirectAlign - 1);
+  piece.skip = position - piece.start;
+  piece.take = std::min<uint64_t>(size - done, kBounceBytes - piece.skip);
+  piece.span_bytes = (piece.skip + piece.take + kDirectAlign - 1) & ~(kDirectAlign - 1);
+  return piece;
+}
+
 }  // namespace
 
 HostFile::HostFile(int fd, std::string path, bool read_only, bool direct)
@@ -155,16 +174,11 @@ void HostFile::read_at(uint64_t offset, std::span<uint8_t> data) const {
     return;
   }
   AlignedBuffer bounce = aligned_buffer(kBounceBytes);
-  uint64_t done = 0;
-  while (done < data.size()) {
-    uint64_t position = offset + done;
-    uint64_t start = position & ~(kDirectAlign - 1);
-    uint64_t skip = position - start;
-    uint64_t take = std::min<uint64_t>(data.size() - done, kBounceBytes - skip);
-    uint64_t span_bytes = (skip + take + kDirectAlign - 1) & ~(kDirectAlign - 1);
-    read_plain(start, std::span(bounce.get(), span_bytes));
-    std::memcpy(data.data() + done, bounce.get() + skip, take);
-    done += take;
+  for (uint64_t done = 0; done < data.size();) {
+    BouncePiece piece = bounce_piece(offset, data.size(), done);
+    read_plain(piece.start, std::span(bounce.get(), piece.span_bytes));
+    std::memcpy(data.data() + done, bounce.get() + piece.skip, piece.take);
+    done += piece.take;
   }
 }
 
@@ -178,20 +192,16 @@ void HostFile::write_at(uint64_t offset, std::span<const uint8_t> data) {
   // Read-modify-write of the partial blocks at either end: the only
   // writer of this file is this object's one thread.
   AlignedBuffer bounce = aligned_buffer(kBounceBytes);
-  uint64_t done = 0;
-  while (done < data.size()) {
-    uint64_t position = offset + done;
-    uint64_t start = position & ~(kDirectAlign - 1);
-    uint64_t skip = position - start;
-    uint64_t take = std::min<uint64_t>(data.size() - done, kBounceBytes - skip);
-    uint64_t span_bytes = (skip + take + kDirectAlign - 1) & ~(kDirectAlign - 1);
-    if (skip != 0) read_plain(start, std::span(bounce.get(), kDirectAlign));
-    if ((skip + take) % kDirectAlign != 0) {
-      read_plain(start + span_bytes - kDirectAlign, std::span(bounce.get() + span_bytes - kDirectAlign, kDirectAlign));
+  for (uint64_t done = 0; done < data.size();) {
+    BouncePiece piece = bounce_piece(offset, data.size(), done);
+    uint8_t* last_block = bounce.get() + piece.span_bytes - kDirectAlign;
+    if (piece.skip != 0) read_plain(piece.start, std::span(bounce.get(), kDirectAlign));
+    if ((piece.skip + piece.take) % kDirectAlign != 0) {
+      read_plain(piece.start + piece.span_bytes - kDirectAlign, std::span(last_block, kDirectAlign));
     }
-    std::memcpy(bounce.get() + skip, data.data() + done, take);
-    write_plain(start, std::span<const uint8_t>(bounce.get(), span_bytes));
-    done += take;
+    std::memcpy(bounce.get() + piece.skip, data.data() + done, piece.take);
+    write_plain(piece.start, std::span<const uint8_t>(bounce.get(), piece.span_bytes));
+    done += piece.take;
   }
 }
 

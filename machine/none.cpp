@@ -32,21 +32,8 @@ NoneMachine::NoneMachine(const VmConfig& config) : config_(config) {
     uint8_t* ram = memory_.allocate("ram", config_.ram_bytes);
     memory_.map({"ram", 0, config_.ram_bytes, ram, false});
   }
-  std::vector<std::string> choices = config_.accelerators;
-  if (choices.empty()) choices = {"tcg"};  // QEMU's default
-  std::string failure;
-  for (const std::string& name : choices) {
-    try {
-      accelerator_ = create_accelerator(name);
-      accelerator_->map_memory(memory_);
-      break;
-    } catch (const Error& e) {
-      // "accel=kvm:tcg" falls back quietly; the last failure is reported.
-      accelerator_.reset();
-      failure = e.what();
-    }
-  }
-  if (!accelerator_) throw Error(failure);
+  std::string chosen;
+  accelerator_ = create_first_accelerator(config_.accelerators, memory_, chosen);
   control_.set_status(config_.start_paused ? RunState::Prelaunch : RunState::Running);
 }
 

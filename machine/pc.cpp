@@ -101,7 +101,7 @@ PcMachine::PcMachine(const VmConfig& config)
 }
 
 PcMachine::~PcMachine() {
-  stop_vcpus();
+  end_vcpu_threads();
   timers_.stop();
   for (auto& backend : char_backends_) backend->detach();
   detach_local_apics();
@@ -491,23 +491,13 @@ void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
 }
 
 void PcMachine::create_accelerator() {
-  std::vector<std::string> choices = config_.accelerators;
-  if (choices.empty()) choices = {"tcg"};  // QEMU's default
-  std::string failures;
-  for (const std::string& name : choices) {
-    try {
-      auto accelerator = vireo::create_accelerator(name);
-      accelerator->map_memory(memory_);
-      std::unique_lock lock(accelerator_mutex_);
-      accelerator_ = std::move(accelerator);
-      accelerator_choice_ = name;
-      break;
-    } catch (const Error& e) {
-      // "accel=kvm:tcg" falls back quietly; the last failure is reported.
-      failures = e.what();
-    }
+  std::string chosen;
+  auto accelerator = create_first_accelerator(config_.accelerators, memory_, chosen);
+  {
+    std::unique_lock lock(accelerator_mutex_);
+    accelerator_ = std::move(accelerator);
+    accelerator_choice_ = chosen;
   }
-  if (!accelerator_) throw Error(failures);
   if (!accelerator_->has_irqchip()) create_software_irqchip();
   detach_local_apics();
   vcpus_.clear();
@@ -530,7 +520,8 @@ void PcMachine::create_rtc() {
     localtime_r(&wall.tv_sec, &local);
     start_ns += int64_t{local.tm_gmtoff} * 1'000'000'000;
   }
-  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns);
+  auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns,
+                                        config_.rtc_slew ? LostTickPolicy::Slew : LostTickPolicy::Discard);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
   // -boot once= holds for the first boot; resets go back to order=.
   write_pc_cmos_boot_order(*rtc, config_.boot.once.empty() ? config_.boot.order : config_.boot.once);
@@ -703,30 +694,76 @@ void PcMachine::reset_devices() {
   }
 }
 
-void PcMachine::start_vcpus() {
-  vcpus_stopping_ = false;
-  if (!vcpu_tids_) vcpu_tids_ = std::make_unique<std::atomic<int>[]>(config_.smp.cpus);
-  for (auto& vcpu : vcpus_) {
-    Vcpu* v = vcpu.get();
-    vcpu_threads_.emplace_back([this, v] { vcpu_thread(*v); });
+void PcMachine::create_vcpu_threads() {
+  vcpu_tids_ = std::make_unique<std::atomic<int>[]>(config_.smp.cpus);
+  for (unsigned i = 0; i < config_.smp.cpus; ++i) vcpu_threads_.emplace_back([this, i] { vcpu_thread(i); });
+  // Every thread has its id and is parked before the monitor can ask.
+  std::unique_lock lock(vcpu_park_mutex_);
+  vcpu_park_cv_.wait(lock, [this] { return vcpus_parked_ == vcpu_threads_.size(); });
+}
+
+void PcMachine::end_vcpu_threads() {
+  if (vcpu_threads_.empty()) return;
+  stop_vcpus();
+  {
+    std::lock_guard lock(vcpu_park_mutex_);
+    vcpu_threads_exit_ = true;
   }
+  vcpu_park_cv_.notify_all();
+  for (std::thread& t : vcpu_threads_) t.join();
+  vcpu_threads_.clear();
+}
+
+void PcMachine::start_vcpus() {
+  {
+    std::lock_guard lock(vcpu_park_mutex_);
+    vcpus_stopping_ = false;
+    ++vcpu_run_generation_;
+    // Each thread counts itself parked again only after it has run this
+    // generation, so stop_vcpus() cannot return before a late waker ran.
+    vcpus_parked_ = 0;
+  }
+  vcpu_park_cv_.notify_all();
 }
 
 void PcMachine::stop_vcpus() {
-  vcpus_stopping_ = true;
+  {
+    std::lock_guard lock(vcpu_park_mutex_);
+    vcpus_stopping_ = true;
+  }
   for (auto& vcpu : vcpus_) vcpu->kick();
-  for (std::thread& t : vcpu_threads_) t.join();
-  vcpu_threads_.clear();
-  for (unsigned i = 0; vcpu_tids_ && i < config_.smp.cpus; ++i) vcpu_tids_[i] = 0;
+  std::unique_lock lock(vcpu_park_mutex_);
+  vcpu_park_cv_.wait(lock, [this] { return vcpus_parked_ == vcpu_threads_.size(); });
 }
 
-void PcMachine::vcpu_thread(Vcpu& vcpu) {
-  if (vcpu.index() < config_.smp.cpus) vcpu_tids_[vcpu.index()] = static_cast<int>(syscall(SYS_gettid));
+void PcMachine::vcpu_thread(unsigned index) {
+  vcpu_tids_[index] = static_cast<int>(syscall(SYS_gettid));
   if (config_.debug_threads) {
     // -name debug-threads=on: QEMU's thread names, seen in ps and gdb.
-    std::string name = "CPU " + std::to_string(vcpu.index()) + "/" + (accelerator_choice_ == "kvm" ? "KVM" : "TCG");
+    std::string name = "CPU " + std::to_string(index) + "/" + (accelerator_choice_ == "kvm" ? "KVM" : "TCG");
     pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
   }
+  uint64_t generation_run = 0;
+  for (;;) {
+    Vcpu* vcpu = nullptr;
+    {
+      std::unique_lock lock(vcpu_park_mutex_);
+      ++vcpus_parked_;
+      vcpu_park_cv_.notify_all();
+      vcpu_park_cv_.wait(lock, [&] { return vcpu_threads_exit_ || vcpu_run_generation_ != generation_run; });
+      if (vcpu_threads_exit_) return;
+      generation_run = vcpu_run_generation_;
+      // vcpus_ is replaced on reset, only while every thread is parked.
+      vcpu = vcpus_[index].get();
+    }
+    run_vcpu(*vcpu);
+  }
+}
+
+// Runs `vcpu` until the machine stops the vCPUs, or until it cannot go on
+// (triple fault, accelerator error): then it parks until the main thread,
+// told through control_, stops and restarts the others.
+void PcMachine::run_vcpu(Vcpu& vcpu) {
   t_current_vcpu = &vcpu;
   while (!vcpus_stopping_.load()) {
     switch (vcpu.run()) {
@@ -740,13 +777,16 @@ void PcMachine::vcpu_thread(Vcpu& vcpu) {
         continue;
       case VcpuStop::TripleFault:
         control_.request_reset();
+        t_current_vcpu = nullptr;
         return;
       case VcpuStop::Error:
         log_error("vCPU " + std::to_string(vcpu.index()) + ": " + vcpu.error());
         control_.request_exit(1, "host-error");
+        t_current_vcpu = nullptr;
         return;
     }
   }
+  t_current_vcpu = nullptr;
 }
 
 void PcMachine::pause() {
@@ -806,6 +846,7 @@ void PcMachine::emit_shutdown(const std::string& reason) {
 int PcMachine::run() {
   main_tid_ = static_cast<int>(syscall(SYS_gettid));
   timers_.start();
+  create_vcpu_threads();
   bool vcpus_running = false;
   if (config_.start_paused) {
     control_.set_status(RunState::Prelaunch);

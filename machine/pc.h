@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -87,8 +88,8 @@ class PcMachine {
   const VmConfig& config() const { return config_; }
   std::vector<std::unique_ptr<Vcpu>>& vcpus() { return vcpus_; }
   unsigned vcpu_count() const { return config_.smp.cpus; }
-  // The host thread id (gettid) of vCPU `index`'s thread, or the main
-  // thread's while the vCPUs are stopped, as QEMU reports a halted CPU's.
+  // The host thread id (gettid) of vCPU `index`'s thread (the main
+  // thread's before run() created them).
   int vcpu_thread_id(unsigned index) const;
   const std::string& cpu_model_name() const { return config_.cpu_model; }
   // The stdio backend COM1 shares with a monitor ("mon:stdio"), or null.
@@ -143,9 +144,15 @@ class PcMachine {
   void detach_local_apics();  // before the vCPUs they post to are destroyed
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
-  void start_vcpus();
-  void stop_vcpus();
-  void vcpu_thread(Vcpu& vcpu);
+  // The vCPU threads live from run() to the machine's end, parked while
+  // the guest is stopped: libvirt pins them by the ids it reads under -S,
+  // and KVM's kick signal goes to the thread that entered KVM_RUN.
+  void create_vcpu_threads();
+  void end_vcpu_threads();
+  void start_vcpus();  // unparks them
+  void stop_vcpus();   // parks them; returns once all are parked
+  void vcpu_thread(unsigned index);
+  void run_vcpu(Vcpu& vcpu);
   void pause();
   void resume();
   void reset_machine();
@@ -185,6 +192,13 @@ class PcMachine {
   std::vector<std::thread> vcpu_threads_;
   std::atomic<bool> vcpus_stopping_{false};
   std::unique_ptr<std::atomic<int>[]> vcpu_tids_;  // set by each vCPU thread, 0 when none
+  // What the parked vCPU threads are told: each start_vcpus() is a new run
+  // generation; vcpu_threads_exit_ ends them. Guarded by vcpu_park_mutex_.
+  std::mutex vcpu_park_mutex_;
+  std::condition_variable vcpu_park_cv_;
+  uint64_t vcpu_run_generation_ = 0;
+  bool vcpu_threads_exit_ = false;
+  unsigned vcpus_parked_ = 0;  // threads parked after the current generation
   int main_tid_ = 0;
   int64_t paused_at_ns_ = 0;  // host monotonic time of pause()
 

@@ -267,9 +267,9 @@ void parse_rtc(CommandLine& cl, const std::string& arg) {
   if (auto clock = kv.get("clock"); clock && *clock != "host") {
     throw Error("clock=" + *clock + " is not supported yet (only host)");
   }
-  if (auto drift = kv.get("driftfix"); drift && *drift != "none") {
-    if (*drift != "slew") throw Error("Invalid parameter 'driftfix'");
-    throw Error("driftfix=slew (re-injecting lost RTC interrupts) is not supported yet");
+  if (auto drift = kv.get("driftfix")) {
+    if (*drift != "slew" && *drift != "none") throw Error("Invalid parameter 'driftfix'");
+    cl.config.rtc_slew = *drift == "slew";
   }
 }
 
@@ -344,9 +344,9 @@ void parse_name(CommandLine& cl, const std::string& arg) {
 // -global DRIVER.PROPERTY=VALUE (or driver=,property=,value=): a default
 // for a device type's property. The built-in PIIX4_PM's disable_s3 and
 // disable_s4 are the ones libvirt writes (<pm> in the domain XML); vireo
-// has neither sleep state, so only 1 is true of it. Other properties are
-// not supported yet.
-void parse_global(CommandLine&, const std::string& arg) {
+// has neither sleep state, so only 1 is true of it. mc146818rtc's
+// lost_tick_policy is -rtc driftfix's. Other properties are not supported yet.
+void parse_global(CommandLine& cl, const std::string& arg) {
   std::string driver, property, value;
   if (arg.find("driver=") == 0 || arg.find(",property=") != std::string::npos) {
     KeyValueList kv = KeyValueList::parse(arg, "");
@@ -374,6 +374,14 @@ void parse_global(CommandLine&, const std::string& arg) {
     if (n > 0xff) throw Error("Property " + driver + "." + property + " doesn't take value " + value);
     if (n != 1) throw Error(std::string("vireo's ACPI has no ") + (property == "disable_s3" ? "S3" : "S4") +
                             " sleep state yet: only " + property + "=1 is supported");
+    return;
+  }
+  if (driver == "mc146818rtc" && property == "lost_tick_policy") {
+    if (value != "slew" && value != "discard") {
+      throw Error("Property " + driver + "." + property + " doesn't take value '" + value +
+                  "' (vireo's RTC has the policies discard and slew)");
+    }
+    cl.config.rtc_slew = value == "slew";
     return;
   }
   throw Error("-global " + driver + "." + property + " is not supported yet");
@@ -424,6 +432,27 @@ void use_inherited_listener(ChardevSpec& spec, const std::string& fd_text) {
     spec.path = std::string(un->sun_path, strnlen(un->sun_path, max));
     spec.filename = "unix:" + spec.path + ",server=on";
   }
+}
+
+std::vector<int> inherited_listeners_in(const std::vector<std::string>& args) {
+  std::vector<int> listeners;
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] != "-chardev" && args[i] != "--chardev") continue;
+    try {
+      std::optional<std::string> fd_text = KeyValueList::parse(args[i + 1], "backend").get("fd");
+      if (!fd_text) continue;
+      uint64_t fd = parse_uint(*fd_text, "fd");
+      int listening = 0;
+      socklen_t length = sizeof listening;
+      if (fd <= 65535 && getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 &&
+          listening != 0) {
+        listeners.push_back(static_cast<int>(fd));
+      }
+    } catch (const Error&) {
+      // Not a well-formed -chardev: nothing to find in it.
+    }
+  }
+  return listeners;
 }
 
 void finish_management_options(CommandLine& cl) {

@@ -40,6 +40,10 @@ bool apply_machine_property(CommandLine& cl, const KeyValue& item);
 // process inherited and fills in the spec's fd and query-chardev filename.
 void use_inherited_listener(ChardevSpec& spec, const std::string& fd_text);
 
+// The listening sockets named by -chardev socket,fd=N in `args`, found
+// without parsing the rest (for the error path, when parsing failed).
+std::vector<int> inherited_listeners_in(const std::vector<std::string>& args);
+
 // After the whole line is read: the RAM backend, and -blockdev nodes joined
 // into drives for -device virtio-blk-pci,drive=NODE.
 void finish_management_options(CommandLine& cl);

@@ -32,7 +32,8 @@ const std::vector<DeviceTypeInfo>& device_catalog() {
       // <pm><suspend-to-mem enabled='no'/>) states what is so.
       {"PIIX4_PM", "pci-device", "", false, "", {P{"disable_s3", "uint8", "", "1"}, P{"disable_s4", "uint8", "", "1"}}},
       {"port92", "isa-device", "", false, "", {}},
-      {"mc146818rtc", "isa-device", "", false, "", {}},
+      {"mc146818rtc", "isa-device", "", false, "",
+       {P{"lost_tick_policy", "LostTickPolicy", "Policy for handling lost ticks (discard/slew)", "discard"}}},
       {"hpet", "sys-bus-device", "", false, "", {}},
       {"isa-pit", "pit-common", "", false, "", {}},
       {"isa-i8259", "pic-common", "", false, "", {}},

@@ -1,8 +1,10 @@
 // vireo: the system emulator's entry point. Parses QEMU's command line,
 // builds the machine and runs it; every failure becomes one line on stderr
 // and exit status 1.
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "machine/none.h"
 #include "machine/pc.h"
 #include "system/cmdline.h"
+#include "system/cmdline_libvirt.h"
 #include "system/daemon.h"
 #include "ui/chardev.h"
 #include "ui/monitor/monitor_server.h"
@@ -89,6 +92,23 @@ int run_machine(const vireo::VmConfig& config, const sigset_t& signals, vireo::D
   return status;
 }
 
+// libvirt hands vireo its monitor as an inherited listening socket and,
+// when a start fails, quotes the emulator's message from the domain log
+// only once the monitor closes on it. A vireo that exits before libvirt
+// connects leaves it "Connection refused" instead. So after an error at
+// start-up such a socket stays open until a client connects (at most 3 s),
+// and closes then.
+void wait_for_monitor_client(const std::vector<std::string>& args) {
+  std::vector<pollfd> fds;
+  for (int fd : vireo::inherited_listeners_in(args)) fds.push_back({fd, POLLIN, 0});
+  if (fds.empty() || poll(fds.data(), fds.size(), 3000) <= 0) return;
+  for (const pollfd& p : fds) {
+    if (!(p.revents & POLLIN)) continue;
+    int client = accept(p.fd, nullptr, nullptr);
+    if (client >= 0) close(client);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -102,6 +122,7 @@ int main(int argc, char** argv) {
     command_line = parse_command_line(args);
   } catch (const Error& e) {
     log_error(e.what());
+    wait_for_monitor_client(args);
     return 1;
   }
 
@@ -153,6 +174,7 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     restore_terminal();
     log_error(e.what());
+    wait_for_monitor_client(args);
     return 1;
   }
   restore_terminal();

@@ -104,6 +104,9 @@ struct VmConfig {
   bool no_acpi = false;        // -no-acpi
   bool no_hpet = false;        // -no-hpet: no HPET device and no ACPI HPET table
   bool rtc_localtime = false;  // -rtc base=localtime
+  // -rtc driftfix=slew (-global mc146818rtc.lost_tick_policy=slew): the RTC
+  // re-raises periodic interrupts the guest missed; otherwise they merge.
+  bool rtc_slew = false;
   std::string uuid;            // -uuid; empty: none given
   bool debug_threads = false;  // -name ...,debug-threads=on: vCPU threads are named
   std::vector<ObjectSpec> objects;

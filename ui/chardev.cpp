@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "ui/chardev_input.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -61,20 +62,17 @@ class FileBackend final : public CharBackend {
   int fd_;
 };
 
-// stdin/stdout. The input thread polls stdin and a wake-up pipe; input waits
-// in pending_ until the frontend has room.
-class StdioBackend final : public CharBackend {
+// stdin/stdout. Input goes through the -nographic escape filter; with
+// mon:stdio, what follows Ctrl-A c goes to the monitor.
+class StdioBackend final : public InputThreadBackend {
  public:
   explicit StdioBackend(CharBackendOptions options) : options_(std::move(options)) {
     if (g_stdio_in_use.exchange(true)) throw Error("cannot use stdio by multiple character devices");
-    if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw Error(with_errno("pipe", errno));
     make_terminal_raw();
   }
 
   ~StdioBackend() override {
     detach();
-    ::close(wake_pipe_[0]);
-    ::close(wake_pipe_[1]);
     restore_terminal();
     g_stdio_in_use = false;
   }
@@ -82,22 +80,6 @@ class StdioBackend final : public CharBackend {
   void write(std::span<const uint8_t> bytes) override {
     write_all(STDOUT_FILENO, bytes.data(), bytes.size());
   }
-
-  void attach(CharFrontend* frontend) override {
-    detach();
-    frontend_ = frontend;
-    stopping_ = false;
-    thread_ = std::thread([this] { input_loop(); });
-  }
-
-  void detach() override {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    wake();
-    thread_.join();
-  }
-
-  void frontend_ready() override { wake(); }
 
   // attach_monitor(nullptr) detaches, waiting for a delivery in progress.
   bool attach_monitor(CharFrontend* monitor) override {
@@ -108,6 +90,25 @@ class StdioBackend final : public CharBackend {
   }
 
  private:
+  int input_fd() const override { return STDIN_FILENO; }
+
+  bool read_input(std::string& pending) override {
+    uint8_t buf[256];
+    ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+    if (n <= 0) return n < 0 && (errno == EINTR || errno == EAGAIN);  // EOF: the guest gets no more input
+    std::string to_monitor;
+    filter_escapes(buf, static_cast<size_t>(n), pending, to_monitor);
+    if (!to_monitor.empty()) {
+      // The monitor takes what it is given at once (it has no FIFO).
+      // The lock is held so attach_monitor(nullptr) waits for it.
+      std::lock_guard lock(monitor_mutex_);
+      if (monitor_ != nullptr) {
+        monitor_->receive({reinterpret_cast<const uint8_t*>(to_monitor.data()), to_monitor.size()});
+      }
+    }
+    return true;
+  }
+
   void make_terminal_raw() {
     if (!isatty(STDIN_FILENO)) return;
     struct termios t;
@@ -128,11 +129,6 @@ class StdioBackend final : public CharBackend {
     t.c_cc[VMIN] = 1;
     t.c_cc[VTIME] = 0;
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
-  }
-
-  void wake() {
-    uint8_t b = 0;
-    [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &b, 1);
   }
 
   // Interprets the -nographic escape prefix; appends the bytes for the
@@ -187,57 +183,8 @@ class StdioBackend final : public CharBackend {
     }
   }
 
-  void input_loop() {
-    std::string pending;
-    bool stdin_open = true;
-    while (!stopping_) {
-      // Deliver what the frontend has room for before reading more.
-      if (!pending.empty()) {
-        size_t room = frontend_->can_receive();
-        size_t n = std::min(room, pending.size());
-        if (n > 0) {
-          frontend_->receive({reinterpret_cast<const uint8_t*>(pending.data()), n});
-          pending.erase(0, n);
-        }
-      }
-      struct pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-      bool want_input = stdin_open && pending.size() < 4096;
-      // With bytes pending, poll with a timeout in case frontend_ready() was missed.
-      int r = poll(fds, want_input ? 2 : 1, pending.empty() ? -1 : 10);
-      if (r < 0 && errno != EINTR) break;
-      if (fds[0].revents & POLLIN) {
-        uint8_t drain[64];
-        while (::read(wake_pipe_[0], drain, sizeof drain) > 0) {
-        }
-      }
-      if (want_input && (fds[1].revents & (POLLIN | POLLHUP))) {
-        uint8_t buf[256];
-        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-        if (n <= 0) {
-          if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-          stdin_open = false;  // EOF: the guest simply gets no more input
-          continue;
-        }
-        std::string to_monitor;
-        filter_escapes(buf, static_cast<size_t>(n), pending, to_monitor);
-        if (!to_monitor.empty()) {
-          // The monitor takes what it is given at once (it has no FIFO).
-          // The lock is held so attach_monitor(nullptr) waits for it.
-          std::lock_guard lock(monitor_mutex_);
-          if (monitor_ != nullptr) {
-            monitor_->receive({reinterpret_cast<const uint8_t*>(to_monitor.data()), to_monitor.size()});
-          }
-        }
-      }
-    }
-  }
-
   static constexpr uint8_t kCtrlA = 0x01;
   CharBackendOptions options_;
-  CharFrontend* frontend_ = nullptr;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  int wake_pipe_[2] = {-1, -1};
   bool escape_pending_ = false;  // input thread only
   bool monitor_focus_ = false;   // input thread only
   std::mutex monitor_mutex_;     // guards monitor_ and is held while it is called

@@ -18,13 +18,14 @@
 #include <thread>
 
 #include "ui/chardev.h"
+#include "ui/chardev_input.h"
 #include "util/error.h"
 
 namespace vireo {
 
 namespace {
 
-class PtyBackend final : public CharBackend {
+class PtyBackend final : public InputThreadBackend {
  public:
   explicit PtyBackend(std::string* slave_path) {
     master_ = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -53,18 +54,12 @@ class PtyBackend final : public CharBackend {
       ::close(slave);
     }
     fcntl(master_, F_SETFL, fcntl(master_, F_GETFL) | O_NONBLOCK);
-    if (pipe2(wake_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
-      ::close(master_);
-      throw Error(with_errno("pipe", errno));
-    }
     *slave_path = path_;
   }
 
   ~PtyBackend() override {
     detach();
     ::close(master_);
-    ::close(wake_pipe_[0]);
-    ::close(wake_pipe_[1]);
   }
 
   void write(std::span<const uint8_t> bytes) override {
@@ -88,71 +83,31 @@ class PtyBackend final : public CharBackend {
     }
   }
 
-  void attach(CharFrontend* frontend) override {
-    detach();
-    frontend_ = frontend;
-    stopping_ = false;
-    thread_ = std::thread([this] { input_loop(); });
-  }
-
-  void detach() override {
-    if (!thread_.joinable()) return;
-    stopping_ = true;
-    wake();
-    thread_.join();
-  }
-
-  void frontend_ready() override { wake(); }
-
  private:
   bool connected() const {
     pollfd p = {master_, 0, 0};
     return poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP);
   }
 
-  void wake() {
-    uint8_t b = 0;
-    [[maybe_unused]] ssize_t n = ::write(wake_pipe_[1], &b, 1);
+  int input_fd() const override { return master_; }
+
+  bool read_input(std::string& pending) override {
+    uint8_t buf[256];
+    ssize_t n = ::read(master_, buf, sizeof buf);
+    if (n > 0) pending.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
+    return true;
   }
 
-  void input_loop() {
-    std::string pending;
-    while (!stopping_) {
-      if (!pending.empty()) {
-        size_t n = std::min(frontend_->can_receive(), pending.size());
-        if (n > 0) {
-          frontend_->receive({reinterpret_cast<const uint8_t*>(pending.data()), n});
-          pending.erase(0, n);
-        }
-      }
-      bool want_input = pending.size() < 4096;
-      pollfd fds[2] = {{wake_pipe_[0], POLLIN, 0}, {master_, POLLIN, 0}};
-      int r = poll(fds, want_input ? 2 : 1, pending.empty() ? 100 : 10);
-      if (r < 0 && errno != EINTR) break;
-      if (fds[0].revents & POLLIN) {
-        uint8_t drain[64];
-        while (::read(wake_pipe_[0], drain, sizeof drain) > 0) {
-        }
-      }
-      if (!want_input) continue;
-      if (fds[1].revents & POLLIN) {
-        uint8_t buf[256];
-        ssize_t n = ::read(master_, buf, sizeof buf);
-        if (n > 0) pending.append(reinterpret_cast<const char*>(buf), static_cast<size_t>(n));
-      } else if (fds[1].revents & POLLHUP) {
-        // No one has the slave open: look again later.
-        pollfd wait_only = {wake_pipe_[0], POLLIN, 0};
-        poll(&wait_only, 1, 100);
-      }
-    }
+  // No one has the slave open: look again later (it may be opened and
+  // closed any number of times).
+  bool input_hung_up() override {
+    wait_for_wake(100);
+    return true;
   }
+  int idle_poll_ms() const override { return 100; }
 
   int master_ = -1;
   std::string path_;
-  CharFrontend* frontend_ = nullptr;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  int wake_pipe_[2] = {-1, -1};
 };
 
 }  // namespace

@@ -34,8 +34,8 @@ unsigned periodic_shift(uint8_t rate) { return (rate <= 2 ? rate + 7u : rate) - 
 
 }  // namespace
 
-Mc146818::Mc146818(TimerService& timers, IrqLine irq8, int64_t wall_clock_ns)
-    : timers_(timers), irq8_(std::move(irq8)), timer_(timers, [this] { timer_expired(); }) {
+Mc146818::Mc146818(TimerService& timers, IrqLine irq8, int64_t wall_clock_ns, LostTickPolicy lost_ticks)
+    : timers_(timers), irq8_(std::move(irq8)), lost_ticks_(lost_ticks), timer_(timers, [this] { timer_expired(); }) {
   std::lock_guard lock(mutex_);
   int64_t now = timers_.now_ns();
   regs_.cmos[kRegA] = kInitialRegA;
@@ -54,6 +54,7 @@ void Mc146818::reset() {
   catch_up(now);
   regs_.cmos[kRegB] &= static_cast<uint8_t>(~(kBPeriodicEnable | kBAlarmEnable | kBUpdateEndedEnable | kBSquareWaveEnable));
   regs_.cmos[kRegC] = 0;
+  forget_owed_periodic();
   update_irq();
   arm_timer(now);
 }
@@ -122,6 +123,7 @@ uint8_t Mc146818::read_register(uint8_t index) {
       uint8_t value = regs_.cmos[kRegC];
       regs_.cmos[kRegC] = 0;
       update_irq();
+      if (value & kCIrq) reinject_owed_periodic(now, /*on_ack=*/true);
       arm_timer(now);
       return value;
     }
@@ -151,6 +153,7 @@ void Mc146818::write_register(uint8_t index, uint8_t value) {
   switch (index) {
     case kRegA: {
       catch_up(now);
+      int64_t old_period = periodic_wanted() ? periodic_period_ns() : 0;
       bool was_running = clock_running();
       bool divider_was_running = divider_running();
       if (was_running) refresh_clock_registers(now);
@@ -161,6 +164,13 @@ void Mc146818::write_register(uint8_t index, uint8_t value) {
         start_clock(now, kNsPerSecond / 2);
       }
       regs_.periodic_done_ns = now;
+      if (!periodic_wanted()) {
+        forget_owed_periodic();
+      } else if (old_period != 0 && regs_.owed_periodic != 0) {
+        // A new rate: owe the same time in the new periods.
+        int64_t owed = regs_.owed_periodic * old_period / periodic_period_ns();
+        regs_.owed_periodic = static_cast<uint32_t>(std::min<int64_t>(owed, kMaxOwedPeriodic));
+      }
       update_irq();
       arm_timer(now);
       break;
@@ -174,6 +184,7 @@ void Mc146818::write_register(uint8_t index, uint8_t value) {
       if ((value & kBSet) && !(old & kBSet)) value &= static_cast<uint8_t>(~kBUpdateEndedEnable);
       regs_.cmos[kRegB] = value;
       if ((old & kBSet) && !(value & kBSet) && divider_running()) start_clock(now, kNsPerSecond);
+      if (!periodic_wanted()) forget_owed_periodic();
       update_irq();
       arm_timer(now);
       break;
@@ -282,7 +293,15 @@ void Mc146818::catch_up(int64_t now) {
     unsigned shift = periodic_shift(rate);
     int64_t done = time_base_cycles(regs_.periodic_done_ns - regs_.anchor_ns) >> shift;
     int64_t passed = time_base_cycles(now - regs_.anchor_ns) >> shift;
-    if (passed > done) regs_.cmos[kRegC] |= kCPeriodic;
+    if (passed > done) {
+      // Periods that end while PF is still set merge into one interrupt.
+      int64_t merged = passed - done - ((regs_.cmos[kRegC] & kCPeriodic) ? 0 : 1);
+      if (lost_ticks_ == LostTickPolicy::Slew && (regs_.cmos[kRegB] & kBPeriodicEnable)) {
+        regs_.owed_periodic = static_cast<uint32_t>(std::min<int64_t>(regs_.owed_periodic + merged, kMaxOwedPeriodic));
+        if (!(regs_.cmos[kRegC] & kCPeriodic)) regs_.reinjected_on_ack = 0;  // a regular interrupt
+      }
+      regs_.cmos[kRegC] |= kCPeriodic;
+    }
   }
   regs_.periodic_done_ns = std::max(regs_.periodic_done_ns, now);
   if (clock_running() && now > regs_.updates_done_ns) {
@@ -300,6 +319,44 @@ void Mc146818::catch_up(int64_t now) {
 }
 
 // --- Interrupts ------------------------------------------------------------------
+
+bool Mc146818::periodic_wanted() const {
+  return (regs_.cmos[kRegB] & kBPeriodicEnable) && divider_running() && (regs_.cmos[kRegA] & kARateMask) != 0;
+}
+
+int64_t Mc146818::periodic_period_ns() const {
+  return ns_for_time_base_cycles(int64_t{1} << periodic_shift(regs_.cmos[kRegA] & kARateMask));
+}
+
+void Mc146818::forget_owed_periodic() {
+  regs_.owed_periodic = 0;
+  regs_.reinjected_on_ack = 0;
+  regs_.reinject_due_ns = TimerService::kNever;
+}
+
+// Raises one owed periodic interrupt if the line is free, or schedules it.
+// `on_ack`: the guest just ended an interrupt by reading register C.
+void Mc146818::reinject_owed_periodic(int64_t now, bool on_ack) {
+  if (regs_.owed_periodic == 0 || !periodic_wanted()) {
+    regs_.reinject_due_ns = TimerService::kNever;
+    return;
+  }
+  bool line_free = !(regs_.cmos[kRegC] & kCPeriodic);
+  bool may_raise = on_ack ? regs_.reinjected_on_ack < kReinjectOnAckLimit : now >= regs_.reinject_due_ns;
+  if (line_free && may_raise) {
+    if (on_ack) ++regs_.reinjected_on_ack;
+    --regs_.owed_periodic;
+    regs_.cmos[kRegC] |= kCPeriodic;
+    update_irq();
+  }
+  if (regs_.owed_periodic == 0) {
+    regs_.reinject_due_ns = TimerService::kNever;
+  } else if (regs_.reinject_due_ns == TimerService::kNever || now >= regs_.reinject_due_ns) {
+    // Split each period into 2-8 slots, more the more is owed.
+    int64_t slots = std::min<int64_t>(regs_.owed_periodic, 7) + 1;
+    regs_.reinject_due_ns = now + std::max<int64_t>(periodic_period_ns() / slots, 1);
+  }
+}
 
 void Mc146818::update_irq() {
   // IRQF = PF.PIE + AF.AIE + UF.UIE (the C flags and B enables share bit positions).
@@ -331,6 +388,7 @@ void Mc146818::arm_timer(int64_t now) {
       int64_t second = floor_div(now - regs_.anchor_ns, kNsPerSecond) + 1;
       next = std::min(next, regs_.anchor_ns + second * kNsPerSecond);
     }
+    if (regs_.owed_periodic != 0) next = std::min(next, regs_.reinject_due_ns);
   }
   if (next == TimerService::kNever) {
     timer_.cancel();
@@ -343,6 +401,7 @@ void Mc146818::timer_expired() {
   std::lock_guard lock(mutex_);
   int64_t now = timers_.now_ns();
   catch_up(now);
+  if (regs_.owed_periodic != 0) reinject_owed_periodic(now, /*on_ack=*/false);
   arm_timer(now);
 }
 
@@ -355,11 +414,17 @@ void Mc146818::serialize(StateStream& s) {
   s(regs_.updates_done_ns);
   s(regs_.periodic_done_ns);
   s(regs_.irq_level);
+  s(regs_.owed_periodic);
+  s(regs_.reinjected_on_ack);
+  s(regs_.reinject_due_ns);
   if (!s.loading()) return;
   auto sane_ns = [](int64_t t) { return t > -(int64_t{1} << 61) && t < (int64_t{1} << 61); };
   bool times_ok = sane_ns(regs_.anchor_ns) && sane_ns(regs_.updates_done_ns) && sane_ns(regs_.periodic_done_ns) &&
                   regs_.anchor_seconds > -(int64_t{1} << 40) && regs_.anchor_seconds < (int64_t{1} << 40);
-  if (!times_ok || regs_.index > kIndexMask || regs_.irq_level > 1 ||
+  bool owed_ok = regs_.owed_periodic <= kMaxOwedPeriodic && regs_.reinjected_on_ack <= kReinjectOnAckLimit &&
+                 (regs_.owed_periodic == 0 || lost_ticks_ == LostTickPolicy::Slew) &&
+                 (regs_.reinject_due_ns == TimerService::kNever || sane_ns(regs_.reinject_due_ns));
+  if (!times_ok || !owed_ok || regs_.index > kIndexMask || regs_.irq_level > 1 ||
       static_cast<bool>(regs_.irq_level) != static_cast<bool>(regs_.cmos[kRegC] & kCIrq)) {
     throw Error("saved state: inconsistent MC146818 RTC registers");
   }

@@ -9,6 +9,15 @@
 // virtual time when read, and a timer runs only while an enabled interrupt
 // is due.
 //
+// Lost periodic interrupts (-rtc driftfix=slew): a guest that keeps time by
+// counting periodic interrupts (Windows does) falls behind when it does not
+// read register C before the next period ends, because the interrupts merge
+// into one. With the slew policy the RTC counts the periods that merged and
+// owes them to the guest: each read of C that ends an interrupt re-raises
+// one owed interrupt at once, up to kReinjectOnAckLimit in a row; beyond
+// that a timer re-raises them at 2-8 times the periodic rate. The default
+// policy (QEMU's "discard") lets them merge, as the hardware does.
+//
 // Threads: vCPU threads (ports) and the timer thread; mutex_ guards the
 // registers. Lock order: mutex_, then the interrupt controllers' lock (IRQ
 // 8) and the timer service's.
@@ -37,7 +46,17 @@ struct Mc146818Registers {
   int64_t updates_done_ns = 0;   // update-ended and alarm flags evaluated up to here
   int64_t periodic_done_ns = 0;  // periodic flag evaluated up to here
   uint8_t irq_level = 0;
+  // Slew policy only: periodic interrupts owed to the guest, the ones
+  // re-raised on reads of C since the last regular one, and when the
+  // re-injection timer is due (TimerService::kNever: not armed).
+  uint32_t owed_periodic = 0;
+  uint32_t reinjected_on_ack = 0;
+  int64_t reinject_due_ns = TimerService::kNever;
 };
+
+// What happens to periodic interrupts the guest did not take in time
+// (QEMU's lost_tick_policy for its mc146818rtc).
+enum class LostTickPolicy { Discard, Slew };
 
 class Mc146818 final : public BusDevice {
  public:
@@ -98,8 +117,17 @@ class Mc146818 final : public BusDevice {
   // (datasheet "Update Cycle": "at least 244 us").
   static constexpr int64_t kUpdateInProgressNs = 244'141;
 
+  // Re-injections on reads of register C in a row before the timer takes
+  // over, and the most interrupts owed (64 s at 1024 Hz) so that a guest
+  // that masks IRQ 8 for good cannot make the count grow without bound.
+  static constexpr uint32_t kReinjectOnAckLimit = 20;
+  static constexpr uint32_t kMaxOwedPeriodic = 1u << 16;
+
   // `wall_clock_ns`: the time the RTC starts at, in ns since the Unix epoch.
-  Mc146818(TimerService& timers, IrqLine irq8, int64_t wall_clock_ns);
+  Mc146818(TimerService& timers, IrqLine irq8, int64_t wall_clock_ns,
+           LostTickPolicy lost_ticks = LostTickPolicy::Discard);
+
+  LostTickPolicy lost_tick_policy() const { return lost_ticks_; }
 
   uint64_t read(uint64_t offset, unsigned size) override;
   void write(uint64_t offset, unsigned size, uint64_t value) override;
@@ -125,6 +153,10 @@ class Mc146818 final : public BusDevice {
   void start_clock(int64_t now, int64_t first_update_delay_ns);
   void catch_up(int64_t now);                 // sets PF/UF/AF for what passed
   bool alarm_matches_between(int64_t first_seconds, int64_t last_seconds) const;
+  bool periodic_wanted() const;           // PIE on with a running divider and a rate
+  int64_t periodic_period_ns() const;     // the current rate's period, rounded
+  void forget_owed_periodic();
+  void reinject_owed_periodic(int64_t now, bool on_ack);
   void update_irq();
   void arm_timer(int64_t now);
   void timer_expired();
@@ -135,6 +167,7 @@ class Mc146818 final : public BusDevice {
   std::mutex mutex_;
   TimerService& timers_;
   IrqLine irq8_;
+  const LostTickPolicy lost_ticks_;
   Mc146818Registers regs_;
   Timer timer_;
 };

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <vector>
 
 using vireo::IrqLine;
@@ -21,15 +22,18 @@ namespace {
 constexpr int64_t kStartWallNs = 1'709'251'198'500'000'000;
 
 struct Fixture {
+  explicit Fixture(vireo::LostTickPolicy policy = vireo::LostTickPolicy::Discard)
+      : rtc{timers, IrqLine([this](bool level) {
+              if (level && !irq) irq_rises.push_back(clock.now_ns());
+              irq = level;
+            }),
+            kStartWallNs, policy} {}
+
   ManualClock clock{7'000'000'000};
   TimerService timers{clock};
   std::vector<int64_t> irq_rises;
   bool irq = false;
-  Mc146818 rtc{timers, IrqLine([this](bool level) {
-                 if (level && !irq) irq_rises.push_back(clock.now_ns());
-                 irq = level;
-               }),
-               kStartWallNs};
+  Mc146818 rtc;
   int64_t start = clock.now_ns();
 
   uint8_t reg(uint8_t index) {
@@ -281,5 +285,127 @@ TEST_CASE("RTC saved state loads back", "[rtc]") {
   bytes[128] = 0x80;  // index beyond 7 bits
   Fixture h;
   auto bad = StateStream::for_loading(bytes);
+  CHECK_THROWS_AS(h.rtc.serialize(bad), vireo::Error);
+}
+
+namespace {
+
+// A guest that counts periodic interrupts as its clock, as Windows does:
+// while IRQ 8 is up and it is not busy elsewhere, its handler reads C and
+// counts PF. `busy(t)`: the guest has interrupts disabled at time t.
+struct TickCountingGuest {
+  Fixture& f;
+  int ticks = 0;
+  void run_for(int64_t ns, const std::function<bool(int64_t)>& busy) {
+    int64_t end = f.clock.now_ns() + ns;
+    while (f.clock.now_ns() < end) {
+      f.advance_ns(50'000);
+      handle_pending(busy);
+    }
+  }
+  void handle_pending(const std::function<bool(int64_t)>& busy = [](int64_t) { return false; }) {
+    while (f.irq && !busy(f.clock.now_ns() - f.start)) {
+      if (f.reg(R::kRegC) & R::kCPeriodic) ++ticks;
+    }
+  }
+};
+
+// 64 Hz periodic interrupts only; returns the ticks a guest counts in 2 s
+// when it keeps interrupts disabled for 60 ms out of every 100 ms.
+int ticks_with_interrupts_often_disabled(vireo::LostTickPolicy policy) {
+  Fixture f(policy);
+  f.set(R::kRegA, 0x2a);  // 64 Hz
+  f.set(R::kRegB, R::kBPeriodicEnable | R::kB24Hour);
+  f.reg(R::kRegC);
+  f.start = f.clock.now_ns();
+  TickCountingGuest guest{f};
+  guest.run_for(2000 * kMs, [](int64_t t) { return t % (100 * kMs) < 60 * kMs; });
+  return guest.ticks;
+}
+
+}  // namespace
+
+TEST_CASE("discard: periodic interrupts that end before C is read merge into one", "[rtc]") {
+  // 128 periods end in 2 s; a 60 ms stretch covers 3-4 of them, of which
+  // the guest sees one.
+  int ticks = ticks_with_interrupts_often_disabled(vireo::LostTickPolicy::Discard);
+  CHECK(ticks < 100);
+  CHECK(ticks > 60);
+}
+
+TEST_CASE("slew: the guest counts every period although it missed some", "[rtc]") {
+  int ticks = ticks_with_interrupts_often_disabled(vireo::LostTickPolicy::Slew);
+  // The last stretch's merged periods may still be owed when the 2 s end.
+  CHECK(ticks >= 124);
+  CHECK(ticks <= 128);
+}
+
+TEST_CASE("slew: 20 re-raises on reads of C in a row, then a timer paces the rest", "[rtc]") {
+  Fixture f(vireo::LostTickPolicy::Slew);
+  f.set(R::kRegA, 0x2a);  // 64 Hz: 15.625 ms
+  f.set(R::kRegB, R::kBPeriodicEnable | R::kB24Hour);
+  f.reg(R::kRegC);
+  f.start = f.clock.now_ns();
+  TickCountingGuest guest{f};
+  // Interrupts off for 1 s: 64 periods end, the guest will see one of them.
+  guest.run_for(1000 * kMs, [](int64_t) { return true; });
+  guest.handle_pending();
+  CHECK(guest.ticks == 1 + R::kReinjectOnAckLimit);
+  // The other 43 come faster than the periodic rate (8 per period while
+  // more than 7 are owed) and no faster: not within the next 15 ms.
+  guest.run_for(15 * kMs, [](int64_t) { return false; });
+  CHECK(guest.ticks > 1 + 20 + 1);
+  CHECK(guest.ticks < 64);
+  guest.run_for(200 * kMs, [](int64_t) { return false; });
+  // 64 owed and regular ones for 1.215 s at 64 Hz: 77 or 78 periods ended.
+  CHECK(guest.ticks >= 77);
+  CHECK(guest.ticks <= 78);
+}
+
+TEST_CASE("slew: turning the periodic interrupt off forgets what is owed", "[rtc]") {
+  Fixture f(vireo::LostTickPolicy::Slew);
+  f.set(R::kRegA, 0x2a);
+  f.set(R::kRegB, R::kBPeriodicEnable | R::kB24Hour);
+  f.reg(R::kRegC);
+  f.advance_ns(500 * kMs);
+  f.reg(R::kRegC);  // one seen, ~31 owed; the first is re-raised at once
+  CHECK(f.irq);
+  f.set(R::kRegB, R::kB24Hour);
+  f.reg(R::kRegC);
+  f.set(R::kRegB, R::kBPeriodicEnable | R::kB24Hour);
+  // Only the regular period's interrupt comes, not 30 owed ones.
+  size_t before = f.irq_rises.size();
+  for (int i = 0; i < 40; ++i) {
+    f.advance_ns(kMs);
+    if (f.irq) f.reg(R::kRegC);
+  }
+  CHECK(f.irq_rises.size() - before >= 2);
+  CHECK(f.irq_rises.size() - before <= 3);
+}
+
+TEST_CASE("slew: what is owed is saved and loaded; a count under discard is refused", "[rtc]") {
+  Fixture f(vireo::LostTickPolicy::Slew);
+  f.set(R::kRegA, 0x2a);
+  f.set(R::kRegB, R::kBPeriodicEnable | R::kB24Hour);
+  f.reg(R::kRegC);
+  f.advance_ns(300 * kMs);  // 19 periods end unread
+  auto saved = StateStream::for_saving();
+  f.rtc.serialize(saved);
+  Fixture g(vireo::LostTickPolicy::Slew);
+  g.clock.set_ns(f.clock.now_ns());
+  g.start = f.start;
+  auto loading = StateStream::for_loading(saved.bytes());
+  g.rtc.serialize(loading);
+  g.irq = f.irq;  // the line's level is the interrupt controller's state, loaded with it
+  TickCountingGuest guest{g};
+  guest.handle_pending();
+  CHECK(guest.ticks == 19);
+
+  Fixture h(vireo::LostTickPolicy::Discard);
+  // f's state after the read owes periods: a discarding RTC cannot take it.
+  f.reg(R::kRegC);
+  auto owing = StateStream::for_saving();
+  f.rtc.serialize(owing);
+  auto bad = StateStream::for_loading(owing.bytes());
   CHECK_THROWS_AS(h.rtc.serialize(bad), vireo::Error);
 }

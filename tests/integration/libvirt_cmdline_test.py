@@ -188,7 +188,8 @@ def check_errors(results, vireo, kit):
          "Max. supported number of ISA serial ports is 4."),
         (["-audiodev", '{"id":"audio1","driver":"pa"}'], "audiodev driver 'pa' is not supported yet"),
         (["-overcommit", "mem-lock=on"], "mem-lock=on is not supported yet"),
-        (["-rtc", "base=utc,driftfix=slew"], "driftfix=slew"),
+        (["-rtc", "base=utc,driftfix=catchup"], "Invalid parameter 'driftfix'"),
+        (["-global", "mc146818rtc.lost_tick_policy=delay"], "doesn't take value 'delay'"),
     ]
     for extra, expected in cases:
         argv = [vireo] + kernel + extra
@@ -200,6 +201,31 @@ def check_errors(results, vireo, kit):
                       f"exit {p.returncode}, stderr {lines}")
     sock.close()
     connected.close()
+
+    # A refused start with the monitor on an inherited listening socket, the
+    # test's own copy closed as libvirt closes its: vireo keeps the socket
+    # until a client connects, so libvirt reads end-of-file (and then quotes
+    # the domain log) rather than getting "Connection refused".
+    refused = Domain(lambda fd: [vireo] + kernel + [
+        "-chardev", f"socket,id=charmonitor,fd={fd},server=on,wait=off",
+        "-mon", "chardev=charmonitor,id=monitor,mode=control", "-device", "i6300esb"], directory)
+    refused.listener.close()
+    try:
+        time.sleep(1)
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        client.settimeout(10)
+        try:
+            client.connect(refused.monitor_path)
+            answer = client.recv(4096)
+        except OSError as e:
+            answer = f"{e}"
+        client.close()
+        status = refused.process.wait(timeout=10)
+        results.check(answer == b"" and status == 1 and "'i6300esb' is not a valid device model name" in refused.stderr(),
+                      "errors: after a refused start the monitor socket takes a client and closes (end-of-file)",
+                      f"monitor: {answer!r}, exit {status}, stderr {refused.stderr()!r}")
+    finally:
+        refused.stop()
 
 
 def guest_command(console, command, pattern, timeout_s=30):

@@ -223,10 +223,8 @@ def check_virt_install(lv, results, ctx):
                       "kernel_args=console=ttyS0 vireo.test=shell",
             "--import", "--disk", "none", "--network", "none", "--graphics", "none", "--sound", "none",
             "--controller", "usb,model=none", "--memballoon", "none", "--serial", "pty",
-            # virt-install's default timers ask for rtc tickpolicy=catchup
-            # (-rtc driftfix=slew, not in vireo yet) and no HPET (-no-hpet);
-            # naming a timer replaces those defaults.
-            "--clock", "offset=utc,rtc_tickpolicy=delay",
+            # virt-install's default clock: rtc tickpolicy=catchup
+            # (-rtc driftfix=slew), pit delay and no HPET (-no-hpet).
             "--noautoconsole"]
     console = None
     try:

@@ -98,15 +98,18 @@ class QmpClient:
         self.sock.close()
 
 
-class PtyConsole:
-    """A guest console on a pty's slave, opened as `virsh console` opens it."""
+class StreamConsole:
+    """A guest's serial console read from one descriptor and typed into
+    another; `text` is everything read so far, carriage returns dropped."""
 
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
-        tty.setraw(self.fd, termios.TCSANOW)
+    def __init__(self, read_fd, write_fd):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
         self.text = ""
 
     def wait_for(self, pattern, timeout_s, start=0):
+        """The first match of `pattern` in text[start:], reading until it
+        comes; None after `timeout_s` or when the console closes."""
         deadline = time.monotonic() + timeout_s
         while True:
             match = re.search(pattern, self.text[start:], re.M)
@@ -115,16 +118,18 @@ class PtyConsole:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            ready, _, _ = select.select([self.fd], [], [], min(remaining, 1.0))
+            ready, _, _ = select.select([self.read_fd], [], [], min(remaining, 1.0))
             if ready:
                 try:
-                    chunk = os.read(self.fd, 65536)
+                    chunk = os.read(self.read_fd, 65536)
                 except OSError:
+                    return None
+                if not chunk:
                     return None
                 self.text += chunk.decode("utf-8", "replace").replace("\r", "")
 
     def type(self, text):
-        os.write(self.fd, text.encode())
+        os.write(self.write_fd, text.encode())
 
     def wait_for_shell(self, banner, timeout_s):
         """Whether the guest's shell is there: its banner, or an answer to a
@@ -145,6 +150,22 @@ class PtyConsole:
         start = len(self.text)
         self.type(text + "\n")
         return self.wait_for(pattern, timeout_s, start)
+
+
+class PipeConsole(StreamConsole):
+    """The console of a child started with -serial stdio and pipes."""
+
+    def __init__(self, process):
+        super().__init__(process.stdout.fileno(), process.stdin.fileno())
+
+
+class PtyConsole(StreamConsole):
+    """A guest console on a pty's slave, opened as `virsh console` opens it."""
+
+    def __init__(self, path):
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+        tty.setraw(self.fd, termios.TCSANOW)
+        super().__init__(self.fd, self.fd)
 
     def close(self):
         os.close(self.fd)

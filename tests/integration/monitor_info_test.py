@@ -164,14 +164,20 @@ def check_qtree(results, vireo, rom_dir, qemu):
     # table that would point the guest at it), as QEMU's is.
     hpet = "/main-system-bus/hpet#1"
     results.check(hpet in mine, "qtree: the pc machine has an HPET", "\n".join(mine))
-    no_hpet = parse_qtree(qtree_of([vireo, *common, "-no-hpet"], directory, "v3"))
+    # (-rtc driftfix=slew rides along: the RTC's lost_tick_policy shows it.)
+    slew = ["-rtc", "driftfix=slew"]
+    no_hpet = parse_qtree(qtree_of([vireo, *common, "-no-hpet", *slew], directory, "v3"))
     results.check(hpet not in no_hpet and not any("hpet" in p for p in no_hpet),
                   "qtree: -no-hpet leaves the HPET out", "\n".join(no_hpet))
 
     if qemu is None:
         results.skip("qtree: compared with QEMU", f"{QEMU} is not installed")
         return
-    theirs_no_hpet = parse_qtree(qtree_of([qemu, *common, "-no-hpet"], directory, "q2"))
+    theirs_no_hpet = parse_qtree(qtree_of([qemu, *common, "-no-hpet", *slew], directory, "q2"))
+    rtc = "/main-system-bus/i440FX-pcihost#1/pci.0/PIIX3#1/isa.0/mc146818rtc#1"
+    policies = [tree.get(rtc, {}).get("props", {}).get("lost_tick_policy") for tree in (no_hpet, theirs_no_hpet)]
+    results.check(policies == ['"slew"', '"slew"'], "qtree: -rtc driftfix=slew: the RTC's lost_tick_policy is slew",
+                  f"vireo, QEMU: {policies}")
     results.check(sorted(p for p in no_hpet if p.split("/")[-1].split("#")[0] not in VIREO_ONLY_DEVICES)
                   == sorted(p for p in theirs_no_hpet if p in no_hpet or "hpet" in p),
                   "qtree: with -no-hpet QEMU has no HPET either, and every device vireo lists",

@@ -38,38 +38,10 @@ import sys
 import time
 
 from harness import QEMU, Results, scratch_dir
-from monitor_clients import QmpClient
+from monitor_clients import PipeConsole, QmpClient
 
 KIT_TIMEOUT_S = 900
 BOOT_TIMEOUT_S = 300
-
-
-class Console:
-    """The guest's serial console on a pipe pair (-serial stdio)."""
-
-    def __init__(self, process):
-        self.process = process
-        self.text = ""
-
-    def wait_for(self, pattern, timeout_s, start=0):
-        deadline = time.monotonic() + timeout_s
-        while True:
-            match = re.search(pattern, self.text[start:], re.M)
-            if match:
-                return match
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            ready, _, _ = select.select([self.process.stdout], [], [], min(remaining, 1.0))
-            if ready:
-                chunk = os.read(self.process.stdout.fileno(), 65536)
-                if not chunk:
-                    return None
-                self.text += chunk.decode("utf-8", "replace").replace("\r", "")
-
-    def type(self, text):
-        self.process.stdin.write(text.encode())
-        self.process.stdin.flush()
 
 
 def uptime(console, results, what):
@@ -86,17 +58,31 @@ def hex_bytes(hmp_text):
     return [int(v, 16) for v in re.findall(r"0x([0-9a-f]+)", hmp_text.split(":", 1)[-1])]
 
 
+def vcpu_threads(qmp, process):
+    """query-cpus-fast's thread ids, and each one's name as /proc has it."""
+    cpus = qmp.execute("query-cpus-fast").get("return", [])
+    names = {}
+    for cpu in cpus:
+        try:
+            with open(f"/proc/{process.pid}/task/{cpu['thread-id']}/comm") as f:
+                names[cpu["thread-id"]] = f.read().strip()
+        except OSError:
+            names[cpu["thread-id"]] = None
+    return [cpu["thread-id"] for cpu in cpus], names
+
+
 def check_lifecycle(results, vireo, kit):
     directory = scratch_dir("vireo-qmp-")
     path = os.path.join(directory, "qmp.sock")
-    argv = [vireo, "-accel", "tcg", "-m", "256", "-S", "-display", "none", "-serial", "stdio",
+    argv = [vireo, "-accel", "tcg", "-m", "256", "-smp", "2", "-S", "-display", "none", "-serial", "stdio",
+            "-name", "lifecycle,debug-threads=on",
             "-kernel", os.path.join(kit, "vmlinuz"), "-initrd", os.path.join(kit, "initrd.gz"),
             # nokaslr: the kernel at its link address, for x below.
             "-append", "console=ttyS0 vireo.test=shell nokaslr",
             "-qmp", f"unix:{path},server=on,wait=off"]
     process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT)
-    console = Console(process)
+    console = PipeConsole(process)
     try:
         qmp = QmpClient(path)
         results.check("QMP" in qmp.greeting, "lifecycle: the QMP greeting", str(qmp.greeting))
@@ -111,6 +97,12 @@ def check_lifecycle(results, vireo, kit):
         results.check(hex_bytes(before) == [0, 0, 0, 0],
                       "lifecycle: the kernel's text is not decompressed before cont", before)
         entry_registers = qmp.hmp("info registers")
+        # Under -S the vCPU threads exist already (libvirt pins them by the
+        # ids it reads here), and they keep their ids for the machine's life.
+        prelaunch_tids, names = vcpu_threads(qmp, process)
+        results.check(len(prelaunch_tids) == 2 and process.pid not in prelaunch_tids
+                      and [names[t] for t in prelaunch_tids] == ["CPU 0/TCG", "CPU 1/TCG"],
+                      "lifecycle: under -S query-cpus-fast gives the vCPU threads' ids", f"{prelaunch_tids} {names}")
 
         results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont")
         results.check(qmp.wait_event("RESUME") is not None, "lifecycle: RESUME event")
@@ -177,6 +169,8 @@ def check_lifecycle(results, vireo, kit):
         time.sleep(2)
         wall_paused = time.monotonic() - wall_before
         results.check(qmp.execute("cont") == {"return": {}}, "lifecycle: cont after stop")
+        results.check(vcpu_threads(qmp, process)[0] == prelaunch_tids,
+                      "lifecycle: the vCPU threads keep their ids over cont, stop and cont")
         up_after = uptime(console, results, "after cont")
         # Between the two readings the host spent wall_total, of which at
         # least wall_paused (over 2 s) with the guest stopped.
@@ -195,6 +189,8 @@ def check_lifecycle(results, vireo, kit):
                       "lifecycle: RESET event with the host reason", str(reset))
         results.check(console.wait_for(r"Linux version \d", BOOT_TIMEOUT_S, mark) is not None,
                       "lifecycle: the guest boots again after system_reset", console.text[-2000:])
+        results.check(vcpu_threads(qmp, process)[0] == prelaunch_tids,
+                      "lifecycle: the vCPU threads keep their ids over system_reset")
 
         results.check(qmp.execute("quit") == {"return": {}}, "lifecycle: quit")
         shutdown = qmp.wait_event("SHUTDOWN")

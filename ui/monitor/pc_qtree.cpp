@@ -109,7 +109,8 @@ DeviceTreeBus isa_bus(PcMachine& machine) {
     for (const IoBus::Range& r : named(ports, "pit")) isa.devices.push_back(device("isa-pit", {tree_uint("iobase", r.base)}));
   }
   for (const IoBus::Range& r : named(ports, "rtc")) {
-    isa.devices.push_back(device("mc146818rtc", {tree_uint("base_year", 0), tree_uint("iobase", r.base), tree_uint("irq", 8)}));
+    isa.devices.push_back(device("mc146818rtc", {tree_uint("base_year", 0), tree_uint("iobase", r.base), tree_uint("irq", 8),
+                                                 tree_string("lost_tick_policy", machine.config().rtc_slew ? "slew" : "discard")}));
   }
   // The 8259A pair: the master's ports, the slave's window, the ELCRs.
   std::vector<IoBus::Range> pic = named(ports, "pic");
