@@ -28,20 +28,22 @@ uint32_t swap32(uint64_t v) { return __builtin_bswap32(static_cast<uint32_t>(v))
 
 // Guest RAM is several regions (conventional, upper, high memory) that are
 // one flat range to a DMA master, as in QEMU: a transfer crosses their
-// boundaries; it fails at the first byte no RAM holds. `fill` is called
-// with host spans of at most `length` bytes in total.
+// boundaries; it fails at the first byte no writable RAM holds. Each piece
+// goes through GuestMemory::host_span, which checks it again. `fill` gets
+// host spans of `length` bytes in total.
 template <typename Fill>
 bool for_each_guest_span(GuestMemory& memory, uint64_t gpa, uint64_t length, Fill fill) {
   while (length > 0) {
-    const MemoryRegion* region = nullptr;
+    uint64_t chunk = 0;
     for (const MemoryRegion& r : memory.regions()) {
-      if (gpa >= r.guest_base && gpa - r.guest_base < r.size) region = &r;
+      if (gpa >= r.guest_base && gpa - r.guest_base < r.size) chunk = std::min(length, r.size - (gpa - r.guest_base));
     }
-    if (region == nullptr || region->read_only) return false;
-    const uint64_t chunk = std::min(length, region->size - (gpa - region->guest_base));
-    fill(region->host + (gpa - region->guest_base), chunk);
-    gpa += chunk;  // cannot wrap: the region ends at or below 2^64
+    std::span<uint8_t> span = chunk == 0 ? std::span<uint8_t>() : memory.host_span(gpa, chunk, true);
+    if (span.empty()) return false;
+    fill(span.data(), chunk);
     length -= chunk;
+    if (length > 0 && gpa + chunk < gpa) return false;  // would wrap past 2^64
+    gpa += chunk;
   }
   return true;
 }
