@@ -32,6 +32,7 @@
 #include "machine/firmware.h"
 #include "machine/pc_cmos.h"
 #include "machine/pc_fw_cfg.h"
+#include "net/net_backend.h"
 #include "system/device_catalog.h"
 #include "util/error.h"
 #include "util/file.h"
@@ -101,6 +102,7 @@ PcMachine::PcMachine(const VmConfig& config)
 }
 
 PcMachine::~PcMachine() {
+  for (auto& netdev : netdevs_) netdev->stop();  // no frame reaches a NIC from here on
   end_vcpu_threads();
   timers_.stop();
   for (auto& backend : char_backends_) backend->detach();
@@ -298,6 +300,7 @@ void PcMachine::create_devices() {
   pio_.add(0x92, 1, port92.get(), "port92");
   devices_.push_back(std::move(port92));
 
+  create_netdevs();
   create_pci();
 
   // ACPI power management: how the guest powers off. Its SCI is IRQ 9.
@@ -434,6 +437,8 @@ void PcMachine::create_user_devices() {
         devices_.push_back(std::move(device));
       } else if (spec.driver == "virtio-blk-pci") {
         create_virtio_blk_device(spec);
+      } else if (spec.driver == "virtio-net-pci") {
+        create_virtio_net_device(spec);
       } else if (spec.driver == "isa-serial") {
         // Built with the other serial ports (create_serial_ports).
       } else {
@@ -443,6 +448,7 @@ void PcMachine::create_user_devices() {
       throw Error(spec.option_text + ": " + e.what());
     }
   }
+  warn_unconnected_netdevs();
 }
 
 void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
@@ -791,6 +797,7 @@ void PcMachine::run_vcpu(Vcpu& vcpu) {
 
 void PcMachine::pause() {
   stop_vcpus();
+  set_nics_running(false);
   {
     std::shared_lock lock(accelerator_mutex_);
     accelerator_->vm_paused();
@@ -815,6 +822,7 @@ void PcMachine::resume() {
     for (auto& vcpu : vcpus_) vcpu->skip_time(static_cast<uint64_t>(paused_ns));
   }
   clock_.resume();
+  set_nics_running(true);
   start_vcpus();
 }
 

@@ -54,6 +54,8 @@ class PciDevice;
 class Piix3;
 class VirtioDevice;
 class VirtioBlk;
+class VirtioNet;
+class NetBackend;
 class Hpet;
 class FwCfg;
 
@@ -110,6 +112,16 @@ class PcMachine {
     int64_t bootindex = -1;  // -device ...,bootindex=; negative: not in the boot order
   };
   const std::vector<Disk>& disks() const { return disks_; }
+  // The NICs (machine/pc_net.cpp), in creation order, and the back ends.
+  struct Nic {
+    std::string name;  // info network's: the -device id, else "virtio-net-pci.N"
+    std::string qdev_id;
+    VirtioNet* model;
+    const PciDevice* function;
+    const NetBackend* backend;  // null: no peer
+  };
+  const std::vector<Nic>& nics() const { return nics_; }
+  const std::vector<std::unique_ptr<NetBackend>>& netdevs() const { return netdevs_; }
   // COM1-4: their ports and ISA IRQs, as QEMU's isa-serial index 0-3.
   struct ComPort {
     uint16_t base;
@@ -136,6 +148,15 @@ class PcMachine {
   void assign_pci_resources();
   void send_msi(uint64_t address, uint32_t data);
   void create_virtio_blk_device(const DeviceSpec& spec);
+  // machine/pc_net.cpp: the -netdev back ends (before any NIC), a
+  // virtio-net-pci function, and QEMU's warning for a back end no NIC uses.
+  void create_netdevs();
+  void create_virtio_net_device(const DeviceSpec& spec);
+  void warn_unconnected_netdevs() const;
+  // pause()/resume(): NICs write no frame into guest RAM while paused.
+  void set_nics_running(bool running);
+  // -device ...,addr=SLOT[.FN] as QEMU's PCI address property; -1 if absent.
+  int pci_devfn_property(const DeviceSpec& spec) const;
   void create_accelerator();
   void create_rtc();
   // The PIC pair, IOAPIC, local APICs and PIT that an accelerator without a
@@ -145,8 +166,9 @@ class PcMachine {
   void load_boot_images();  // into memory; sets boot_cpu_state_
   void reset_devices();
   // The vCPU threads live from run() to the machine's end, parked while
-  // the guest is stopped: libvirt pins them by the ids it reads under -S,
-  // and KVM's kick signal goes to the thread that entered KVM_RUN.
+  // the guest is stopped: libvirt pins them (kvm domains) by the ids it
+  // reads under -S, and KVM's kick signal goes to the thread that entered
+  // KVM_RUN.
   void create_vcpu_threads();
   void end_vcpu_threads();
   void start_vcpus();  // unparks them
@@ -230,6 +252,11 @@ class PcMachine {
   std::unique_ptr<PciBus> pci_bus_;
   std::unique_ptr<PciConfigPorts> pci_config_ports_;
   Piix3* piix3_ = nullptr;
+  // Network back ends: destroyed after the NICs and functions that use
+  // them, and stopped (their threads joined) first thing in ~PcMachine.
+  std::vector<std::unique_ptr<NetBackend>> netdevs_;
+  std::vector<Nic> nics_;
+  unsigned default_macs_ = 0;  // NICs given QEMU's default MAC, which counts up
   std::vector<std::unique_ptr<VirtioDevice>> virtio_models_;
   std::vector<std::unique_ptr<PciDevice>> pci_devices_;
   std::vector<std::string> attached_drives_;  // -drive ids a -device has taken

@@ -6,6 +6,7 @@
 
 #include "accel/cpu_model.h"
 #include "system/cmdline_libvirt.h"
+#include "system/cmdline_net.h"
 #include "system/device_catalog.h"
 #include "util/error.h"
 
@@ -281,7 +282,8 @@ void parse_display(CommandLine& cl, const std::string& arg) {
 void parse_device(CommandLine& cl, const std::string& arg) {
   KeyValueList kv = parse_option_value(arg, "driver");
   std::string driver = kv.get("driver").value_or("");
-  if (driver == "virtio-blk") driver = "virtio-blk-pci";  // QEMU's alias on PC machines
+  if (driver == "virtio-blk") driver = "virtio-blk-pci";  // QEMU's aliases on PC machines
+  if (driver == "virtio-net") driver = "virtio-net-pci";
   if (driver == "help" || driver == "?") {
     cl.action = CommandLine::Action::ListDevices;
     return;
@@ -514,6 +516,12 @@ const std::vector<OptionDef>& option_table() {
       {"drive", true, "file=path[,format=raw|qcow2][,if=virtio|none][,id=][,cache=][,readonly=on][,snapshot=on]",
        "add a disk image (if=virtio: a virtio-blk disk; if=none: for -device virtio-blk-pci,drive=ID)",
        [](CommandLine& cl, const std::string& a) { add_drive(cl, a, "-drive " + a); }},
+      {"netdev", true, "user,id=id[,hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport][,net=addr/mask]"
+                       "[,host=addr][,dns=addr][,dhcpstart=addr][,restrict=on|off] | {JSON}",
+       "a user-mode network back end (QEMU's slirp) for -device virtio-net-pci,netdev=id", parse_netdev},
+      {"nic", true, "none | user[,model=virtio-net-pci][,mac=addr][,hostfwd=...]",
+       "a user-mode network back end and its NIC in one option (vireo's default model: virtio-net-pci)", parse_nic},
+      {"net", true, "none", "no network (vireo's pc adds no NIC by default; QEMU's adds an e1000)", parse_net},
       {"snapshot", false, nullptr, "write to temporary files instead of disk images",
        [](CommandLine& cl, const std::string&) { cl.config.snapshot_all = true; }},
       {"hda", true, "file", "first hard disk image (attached as virtio-blk until IDE exists)",

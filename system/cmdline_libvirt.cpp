@@ -31,6 +31,11 @@ void flatten(const nlohmann::json& value, const std::string& prefix, std::vector
     }
     return;
   }
+  if (value.is_array()) {
+    // As QEMU's keyval: list members are numbered ("hostfwd.0.str").
+    for (size_t i = 0; i < value.size(); ++i) flatten(value[i], prefix + "." + std::to_string(i), out);
+    return;
+  }
   std::string text;
   if (value.is_string()) {
     text = value.get<std::string>();
@@ -43,7 +48,7 @@ void flatten(const nlohmann::json& value, const std::string& prefix, std::vector
   } else if (value.is_null()) {
     text = "null";
   } else {
-    // Arrays (and fractions) appear in no option vireo implements.
+    // Fractions appear in no option vireo implements.
     throw Error("Parameter '" + prefix + "' has an unsupported type");
   }
   out.push_back({prefix, text});

@@ -19,6 +19,14 @@ const std::vector<DeviceTypeInfo>& device_catalog() {
         // Checked, then without effect: vireo gives the firmware no boot
         // order yet (no fw_cfg), and -kernel needs none.
         P{"bootindex", "int32", "", ""}}},
+      {"virtio-net-pci", "virtio-net-pci-base",
+       "bus PCI, alias \"virtio-net\"; netdev=ID[,mac=52:54:00:12:34:56][,addr=SLOT[.FN]][,bus=pci.0][,id=]", true,
+       "pci.0",
+       {P{"netdev", "str", "ID of a netdev to use as a backend", ""},
+        P{"mac", "str", "Ethernet 6-byte MAC Address, example: 52:54:00:12:34:56", ""},
+        P{"addr", "int32", "Slot and optional function number, example: 06.0 or 06", "-1"},
+        // Checked, then without effect, as virtio-blk-pci's.
+        P{"bootindex", "int32", "", ""}}},
       {"isa-serial", "isa-device", "bus ISA; chardev=ID[,index=0..3]: a 16550A UART at COM1..COM4", true, "isa.0",
        {P{"index", "uint32", "", "4294967295"}, P{"chardev", "str", "ID of a chardev to use as a backend", ""}}},
       // Built into the pc machine.

@@ -4,7 +4,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -92,16 +94,31 @@ int run_machine(const vireo::VmConfig& config, const sigset_t& signals, vireo::D
   return status;
 }
 
+// Waits (at most 1 s) until whoever reads our stderr pipe (libvirt's
+// virtlogd) has taken what we wrote to it.
+void wait_for_stderr_drained() {
+  struct stat st;
+  if (fstat(STDERR_FILENO, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  for (int i = 0; i < 100; ++i) {
+    int unread = 0;
+    if (ioctl(STDERR_FILENO, FIONREAD, &unread) != 0 || unread == 0) break;
+    usleep(10'000);
+  }
+  usleep(50'000);  // and has written it to the log file
+}
+
 // libvirt hands vireo its monitor as an inherited listening socket and,
 // when a start fails, quotes the emulator's message from the domain log
-// only once the monitor closes on it. A vireo that exits before libvirt
-// connects leaves it "Connection refused" instead. So after an error at
-// start-up such a socket stays open until a client connects (at most 3 s),
-// and closes then.
+// once the monitor closes on it. A vireo that exits before libvirt
+// connects leaves it "Connection refused" instead, and one that closes the
+// monitor before the log has the message leaves the quote empty. So after
+// an error at start-up such a socket stays open until a client connects
+// (at most 3 s), and closes once the error line has left the stderr pipe.
 void wait_for_monitor_client(const std::vector<std::string>& args) {
   std::vector<pollfd> fds;
   for (int fd : vireo::inherited_listeners_in(args)) fds.push_back({fd, POLLIN, 0});
   if (fds.empty() || poll(fds.data(), fds.size(), 3000) <= 0) return;
+  wait_for_stderr_drained();
   for (const pollfd& p : fds) {
     if (!(p.revents & POLLIN)) continue;
     int client = accept(p.fd, nullptr, nullptr);

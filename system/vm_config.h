@@ -15,6 +15,15 @@ struct DeviceSpec {
   KeyValueList properties;  // includes "driver"
 };
 
+// One -netdev (or the back end a -nic creates): checked while parsing,
+// created with the machine.
+struct NetdevSpec {
+  std::string option_text;  // as typed, for error messages
+  std::string id;
+  std::string type;         // "user"
+  KeyValueList properties;  // the back end's options (hostfwd=, net=, ...)
+};
+
 // One -drive (or -hda): an image and how a device attaches it.
 struct DriveSpec {
   std::string option_text;  // as typed, for error messages
@@ -141,6 +150,9 @@ struct VmConfig {
   std::vector<DriveSpec> drives;
   bool snapshot_all = false;  // -snapshot: snapshot=on for every drive that does not say otherwise
   std::vector<DeviceSpec> devices;
+  // -netdev, and those -nic creates (their NICs are in `devices`).
+  std::vector<NetdevSpec> netdevs;
+  bool nic_none = false;  // -nic none / -net none: no default NIC (vireo adds none anyway)
 
   bool start_paused = false;  // -S
   std::vector<ChardevSpec> chardevs;

@@ -407,27 +407,32 @@ void Mc146818::timer_expired() {
 
 void Mc146818::serialize(StateStream& s) {
   std::lock_guard lock(mutex_);
-  s(regs_.cmos);
-  s(regs_.index);
-  s(regs_.anchor_seconds);
-  s(regs_.anchor_ns);
-  s(regs_.updates_done_ns);
-  s(regs_.periodic_done_ns);
-  s(regs_.irq_level);
-  s(regs_.owed_periodic);
-  s(regs_.reinjected_on_ack);
-  s(regs_.reinject_due_ns);
+  // A load fills a copy, which replaces the registers only once it is
+  // checked: a refused state leaves the RTC as it was.
+  Mc146818Registers loaded = regs_;
+  Mc146818Registers& r = s.loading() ? loaded : regs_;
+  s(r.cmos);
+  s(r.index);
+  s(r.anchor_seconds);
+  s(r.anchor_ns);
+  s(r.updates_done_ns);
+  s(r.periodic_done_ns);
+  s(r.irq_level);
+  s(r.owed_periodic);
+  s(r.reinjected_on_ack);
+  s(r.reinject_due_ns);
   if (!s.loading()) return;
   auto sane_ns = [](int64_t t) { return t > -(int64_t{1} << 61) && t < (int64_t{1} << 61); };
-  bool times_ok = sane_ns(regs_.anchor_ns) && sane_ns(regs_.updates_done_ns) && sane_ns(regs_.periodic_done_ns) &&
-                  regs_.anchor_seconds > -(int64_t{1} << 40) && regs_.anchor_seconds < (int64_t{1} << 40);
-  bool owed_ok = regs_.owed_periodic <= kMaxOwedPeriodic && regs_.reinjected_on_ack <= kReinjectOnAckLimit &&
-                 (regs_.owed_periodic == 0 || lost_ticks_ == LostTickPolicy::Slew) &&
-                 (regs_.reinject_due_ns == TimerService::kNever || sane_ns(regs_.reinject_due_ns));
-  if (!times_ok || !owed_ok || regs_.index > kIndexMask || regs_.irq_level > 1 ||
-      static_cast<bool>(regs_.irq_level) != static_cast<bool>(regs_.cmos[kRegC] & kCIrq)) {
+  bool times_ok = sane_ns(loaded.anchor_ns) && sane_ns(loaded.updates_done_ns) && sane_ns(loaded.periodic_done_ns) &&
+                  loaded.anchor_seconds > -(int64_t{1} << 40) && loaded.anchor_seconds < (int64_t{1} << 40);
+  bool owed_ok = loaded.owed_periodic <= kMaxOwedPeriodic && loaded.reinjected_on_ack <= kReinjectOnAckLimit &&
+                 (loaded.owed_periodic == 0 || lost_ticks_ == LostTickPolicy::Slew) &&
+                 (loaded.reinject_due_ns == TimerService::kNever || sane_ns(loaded.reinject_due_ns));
+  if (!times_ok || !owed_ok || loaded.index > kIndexMask || loaded.irq_level > 1 ||
+      static_cast<bool>(loaded.irq_level) != static_cast<bool>(loaded.cmos[kRegC] & kCIrq)) {
     throw Error("saved state: inconsistent MC146818 RTC registers");
   }
+  regs_ = loaded;
   arm_timer(timers_.now_ns());
 }
 

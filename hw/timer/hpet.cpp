@@ -1,6 +1,7 @@
 #include "hw/timer/hpet.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace vireo {
 
@@ -261,10 +262,16 @@ void Hpet::serialize(StateStream& s) {
   std::lock_guard lock(mutex_);
   const int64_t now = timers_.now_ns();
   uint64_t count = counter_at(now);
-  s(config_);
-  s(interrupt_status_);
+  // A load fills copies, which replace the registers only once they are
+  // checked: a refused state leaves the HPET as it was.
+  uint64_t config = config_;
+  uint64_t interrupt_status = interrupt_status_;
+  Comparator comparators[kTimers];
+  std::copy(std::begin(comparators_), std::end(comparators_), comparators);
+  s(config);
+  s(interrupt_status);
   s(count);
-  for (Comparator& t : comparators_) {
+  for (Comparator& t : comparators) {
     s(t.config);
     s(t.comparator);
     s(t.period);
@@ -272,10 +279,13 @@ void Hpet::serialize(StateStream& s) {
   }
   if (!s.loading()) return;
   const uint64_t timer_bits = kLevelTriggered | kInterruptEnable | kPeriodic | kValueSet | kForce32Bit | kRouteMask;
-  if (config_ & ~kGeneralConfigBits) throw Error("hpet: invalid GEN_CONF in saved state");
-  for (Comparator& t : comparators_) {
+  if (config & ~kGeneralConfigBits) throw Error("hpet: invalid GEN_CONF in saved state");
+  for (const Comparator& t : comparators) {
     if (t.config & ~timer_bits) throw Error("hpet: invalid Tn_CONF in saved state");
   }
+  config_ = config;
+  interrupt_status_ = interrupt_status;
+  std::copy(std::begin(comparators), std::end(comparators), comparators_);
   base_count_ = count;
   base_ns_ = now;
   legacy_.store((config_ & kLegacyReplacement) != 0, std::memory_order_release);

@@ -1,6 +1,7 @@
 #include "hw/timer/i8254.h"
 
 #include <algorithm>
+#include <iterator>
 #include <limits>
 
 #include "util/error.h"
@@ -359,7 +360,11 @@ void I8254::latch_status(I8254Counter& c, int64_t now) {
 
 void I8254::serialize(StateStream& s) {
   std::lock_guard lock(mutex_);
-  for (I8254Counter& c : counters_) {
+  // A load fills a copy, which replaces the counters only once it is checked:
+  // a refused state leaves the PIT as it was.
+  I8254Counter loaded[kCounters];
+  std::copy(std::begin(counters_), std::end(counters_), loaded);
+  for (I8254Counter& c : s.loading() ? loaded : counters_) {
     s(c.count_register);
     s(c.mode);
     s(c.access);
@@ -380,7 +385,7 @@ void I8254::serialize(StateStream& s) {
     s(c.irq_ticks_done);
   }
   if (!s.loading()) return;
-  for (const I8254Counter& c : counters_) {
+  for (const I8254Counter& c : loaded) {
     bool flags_ok = true;
     for (uint8_t f : {c.bcd, c.gate, c.counting, c.count_register_written, c.null_count, c.count_latched,
                       c.status_latched, c.read_msb_next, c.write_msb_next}) {
@@ -393,6 +398,7 @@ void I8254::serialize(StateStream& s) {
       throw Error("saved state: inconsistent 8254 PIT counters");
     }
   }
+  std::copy(std::begin(loaded), std::end(loaded), counters_);
   uint64_t edge = next_rising_edge(counters_[0], counters_[0].irq_ticks_done);
   if (edge == kNoEdge) {
     irq0_timer_.cancel();

@@ -14,44 +14,6 @@ void put_le(uint8_t* at, T value) {
   std::memcpy(at, &value, sizeof value);  // x86 hosts only: little-endian already
 }
 
-// Visits bytes [start, start + length) of the chain's device-readable (or
-// device-writable) buffers, concatenated, as host spans in guest RAM; the
-// callback gets each span and its position in that range. The chain's
-// buffers were checked to lie in RAM when it was popped.
-void visit_stream(const GuestMemory& memory, const VirtqChain& chain, bool writable, uint64_t start,
-                  uint64_t length, const std::function<void(std::span<uint8_t>, uint64_t)>& visit) {
-  uint64_t position = 0;  // of the current buffer's first byte in the stream
-  uint64_t done = 0;
-  for (const VirtqBuffer& b : chain.buffers) {
-    if (b.device_writable != writable) continue;
-    const uint64_t buffer_end = position + b.length;
-    if (buffer_end > start && position < start + length) {
-      const uint64_t from = std::max(start, position);
-      const uint64_t to = std::min(start + length, buffer_end);
-      const bool ok = for_each_guest_piece(memory, b.address + (from - position), to - from, writable,
-                                           [&](std::span<uint8_t> piece) {
-                                             visit(piece, done);
-                                             done += piece.size();
-                                           });
-      // The guest cannot have moved RAM since the chain was checked.
-      if (!ok) throw VirtqueueError("buffer left guest RAM");
-    }
-    position = buffer_end;
-  }
-}
-
-void copy_from_stream(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, void* out, uint64_t length) {
-  auto* bytes = static_cast<uint8_t*>(out);
-  visit_stream(memory, chain, false, start, length,
-               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(bytes + at, piece.data(), piece.size()); });
-}
-
-void copy_to_stream(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, const void* in, uint64_t length) {
-  const auto* bytes = static_cast<const uint8_t*>(in);
-  visit_stream(memory, chain, true, start, length,
-               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(piece.data(), bytes + at, piece.size()); });
-}
-
 }  // namespace
 
 VirtioBlk::VirtioBlk(std::unique_ptr<BlockBackend> backend, bool read_only, std::string serial)
@@ -88,7 +50,7 @@ uint32_t VirtioBlk::handle_request(unsigned, const VirtqChain& chain, GuestMemor
     throw VirtqueueError("virtio-blk request " + std::to_string(chain.head) + " without header or status byte");
   }
   uint8_t header[kHeaderBytes];
-  copy_from_stream(memory, chain, 0, header, sizeof header);
+  copy_from_chain(memory, chain, 0, header, sizeof header);
   uint32_t type;
   uint64_t sector;
   std::memcpy(&type, header, 4);
@@ -108,7 +70,7 @@ uint32_t VirtioBlk::handle_request(unsigned, const VirtqChain& chain, GuestMemor
     host_failed = true;
   }
   account(type, sector, bytes, status, host_failed, BlockAccounting::now_ns() - start_ns);
-  copy_to_stream(memory, chain, chain.writable_bytes - 1, &status, 1);
+  copy_to_chain(memory, chain, chain.writable_bytes - 1, &status, 1);
   return written + 1;
 }
 
@@ -147,7 +109,7 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
       // The whole scatter list in one call: a 1 MiB read of a guest's
       // user pages is 256 pieces, one preadv instead of 256 preads.
       std::vector<std::span<uint8_t>> pieces;
-      visit_stream(memory, chain, true, 0, length,
+      visit_chain_stream(memory, chain, true, 0, length,
                    [&](std::span<uint8_t> piece, uint64_t) { pieces.push_back(piece); });
       backend_->readv(sector * kSectorSize, pieces);
       // The count is at most the chain's writable bytes, which fit in 32
@@ -160,7 +122,7 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
       if (read_only_) return kStatusIoErr;
       if (length % kSectorSize != 0 || !in_range(length)) return kStatusIoErr;
       bytes = length;
-      visit_stream(memory, chain, false, kHeaderBytes, length, [&](std::span<uint8_t> piece, uint64_t at) {
+      visit_chain_stream(memory, chain, false, kHeaderBytes, length, [&](std::span<uint8_t> piece, uint64_t at) {
         backend_->write(sector * kSectorSize + at, piece);
       });
       return kStatusOk;
@@ -173,7 +135,7 @@ uint8_t VirtioBlk::serve(uint32_t type, uint64_t sector, const VirtqChain& chain
       uint8_t id[kIdBytes] = {};
       std::memcpy(id, serial_.data(), std::min<size_t>(serial_.size(), kIdBytes));
       const uint64_t length = std::min<uint64_t>(chain.writable_bytes - 1, kIdBytes);
-      copy_to_stream(memory, chain, 0, id, length);
+      copy_to_chain(memory, chain, 0, id, length);
       written = static_cast<uint32_t>(length);
       return kStatusOk;
     }
@@ -198,7 +160,7 @@ uint8_t VirtioBlk::serve_discard_or_zeroes(uint32_t type, const VirtqChain& chai
   }
   for (uint64_t i = 0; i < payload / kSegmentBytes; ++i) {
     uint8_t segment[kSegmentBytes];
-    copy_from_stream(memory, chain, kHeaderBytes + i * kSegmentBytes, segment, sizeof segment);
+    copy_from_chain(memory, chain, kHeaderBytes + i * kSegmentBytes, segment, sizeof segment);
     uint64_t first;
     uint32_t count;
     uint32_t flags;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "hw/core/guest_memory.h"
 #include "hw/virtio/virtqueue.h"
@@ -26,10 +27,32 @@ constexpr uint8_t kStatusNeedsReset = 64;
 constexpr uint8_t kStatusFailed = 128;
 }  // namespace virtio
 
+// What the transport offers a device that fills a queue on its own
+// schedule (virtio-net's receive queue: frames arrive from the network,
+// not with the driver's notification).
+class VirtioTransport {
+ public:
+  enum class FillResult {
+    Filled,    // a chain was filled and returned to the driver
+    NoBuffer,  // the driver has no buffer available, or is not running yet
+    Failed,    // the device needs reset (a malformed ring): drop the data
+  };
+  using Filler = std::function<uint32_t(const VirtqChain& chain, GuestMemory& memory)>;
+  // Any thread: takes the queue's next available chain, lets `fill` write
+  // it (returning the bytes written, at most chain.writable_bytes) and
+  // returns it to the driver, with an interrupt if the driver wants one.
+  // `fill` runs under the transport's state lock and may throw
+  // VirtqueueError.
+  virtual FillResult fill_queue(unsigned queue, const Filler& fill) = 0;
+
+ protected:
+  ~VirtioTransport() = default;
+};
+
 class VirtioDevice {
  public:
   virtual ~VirtioDevice() = default;
-  virtual uint16_t device_type() const = 0;  // §5: 2 = block
+  virtual uint16_t device_type() const = 0;  // §5: 1 = network, 2 = block
   virtual uint64_t device_features() const = 0;
   virtual unsigned queue_count() const = 0;
   virtual uint16_t queue_max_size() const = 0;
@@ -49,6 +72,14 @@ class VirtioDevice {
   virtual uint32_t handle_request(unsigned queue, const VirtqChain& chain, GuestMemory& memory) = 0;
 
   virtual void reset() {}
+
+  // The transport, once, when it is created.
+  virtual void attach_transport(VirtioTransport& transport) { (void)transport; }
+  // Queues the device fills itself through fill_queue(): the driver's
+  // notification of such a queue calls queue_notified() on the I/O thread,
+  // with no transport lock held, instead of handle_request().
+  virtual bool device_fills_queue(unsigned queue) const { (void)queue; return false; }
+  virtual void queue_notified(unsigned queue) { (void)queue; }
 };
 
 }  // namespace vireo

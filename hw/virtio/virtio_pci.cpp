@@ -1,5 +1,6 @@
 #include "hw/virtio/virtio_pci.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace vireo {
@@ -60,6 +61,7 @@ VirtioPci::VirtioPci(std::string name, VirtioDevice& device, GuestMemory& memory
   set_writable(pci_cfg_capability_ + 16, 4, 0xffffffff);
   capture_reset_image();
   for (SplitVirtqueue& q : queues_) q.size = device_.queue_max_size();
+  device_.attach_transport(*this);
 
   io_thread_ = std::thread([this] { io_thread_main(); });
 }
@@ -408,7 +410,35 @@ void VirtioPci::io_thread_main() {
   }
 }
 
+VirtioTransport::FillResult VirtioPci::fill_queue(unsigned index, const Filler& fill) {
+  std::lock_guard lock(state_mutex_);
+  if (index >= queues_.size() || (status_ & virtio::kStatusNeedsReset)) return FillResult::Failed;
+  // As in serve_queue: no DMA before DRIVER_OK or without bus mastering.
+  SplitVirtqueue& queue = queues_[index];
+  if (!(status_ & virtio::kStatusDriverOk) || !bus_master_enabled() || !queue.enabled) return FillResult::NoBuffer;
+  try {
+    VirtqChain chain;
+    if (!queue.pop(memory_, chain)) {
+      // Ask to be notified when buffers come (EVENT_IDX), and look again
+      // in case they came meanwhile.
+      if (!queue.arm_notification(memory_) || !queue.pop(memory_, chain)) return FillResult::NoBuffer;
+    }
+    const uint16_t used_before = queue.used_index();
+    const uint32_t written = fill(chain, memory_);
+    queue.push(memory_, chain.head, static_cast<uint32_t>(std::min<uint64_t>(written, chain.writable_bytes)));
+    if (queue.driver_wants_interrupt(memory_, used_before)) interrupt_locked(queue.msix_vector, kIsrQueue);
+    return FillResult::Filled;
+  } catch (const VirtqueueError& e) {
+    fail_locked("queue " + std::to_string(index) + ": " + e.what());
+    return FillResult::Failed;
+  }
+}
+
 void VirtioPci::serve_queue(unsigned index) {
+  if (device_.device_fills_queue(index)) {
+    device_.queue_notified(index);
+    return;
+  }
   bool completed = false;
   uint16_t used_before = 0;
   for (;;) {

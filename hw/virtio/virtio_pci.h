@@ -36,7 +36,7 @@
 
 namespace vireo {
 
-class VirtioPci final : public PciDevice {
+class VirtioPci final : public PciDevice, public VirtioTransport {
  public:
   // Offsets inside BAR 4 (64-bit, prefetchable, 16 KiB).
   static constexpr uint64_t kCommonOffset = 0x0000;
@@ -91,6 +91,7 @@ class VirtioPci final : public PciDevice {
   void serialize(StateStream& s) override;
 
   uint8_t device_status();
+  FillResult fill_queue(unsigned queue, const Filler& fill) override;
   MsixTable& msix() { return msix_; }
   // The register file as a guest sees it, for tests.
   uint64_t bar4_read(uint64_t offset, unsigned size) { return modern_.read(offset, size); }

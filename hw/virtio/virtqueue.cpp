@@ -1,5 +1,6 @@
 #include "hw/virtio/virtqueue.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -223,5 +224,40 @@ bool SplitVirtqueue::arm_notification(GuestMemory& memory) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   return read_u16(memory, driver_area + 2, "available ring index") != last_avail_idx_;
 }
+
+void visit_chain_stream(const GuestMemory& memory, const VirtqChain& chain, bool writable, uint64_t start,
+                  uint64_t length, const std::function<void(std::span<uint8_t>, uint64_t)>& visit) {
+  uint64_t position = 0;  // of the current buffer's first byte in the stream
+  uint64_t done = 0;
+  for (const VirtqBuffer& b : chain.buffers) {
+    if (b.device_writable != writable) continue;
+    const uint64_t buffer_end = position + b.length;
+    if (buffer_end > start && position < start + length) {
+      const uint64_t from = std::max(start, position);
+      const uint64_t to = std::min(start + length, buffer_end);
+      const bool ok = for_each_guest_piece(memory, b.address + (from - position), to - from, writable,
+                                           [&](std::span<uint8_t> piece) {
+                                             visit(piece, done);
+                                             done += piece.size();
+                                           });
+      // The guest cannot have moved RAM since the chain was checked.
+      if (!ok) throw VirtqueueError("buffer left guest RAM");
+    }
+    position = buffer_end;
+  }
+}
+
+void copy_from_chain(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, void* out, uint64_t length) {
+  auto* bytes = static_cast<uint8_t*>(out);
+  visit_chain_stream(memory, chain, false, start, length,
+               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(bytes + at, piece.data(), piece.size()); });
+}
+
+void copy_to_chain(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, const void* in, uint64_t length) {
+  const auto* bytes = static_cast<const uint8_t*>(in);
+  visit_chain_stream(memory, chain, true, start, length,
+               [&](std::span<uint8_t> piece, uint64_t at) { std::memcpy(piece.data(), bytes + at, piece.size()); });
+}
+
 
 }  // namespace vireo

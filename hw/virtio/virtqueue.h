@@ -108,4 +108,17 @@ class SplitVirtqueue {
 bool for_each_guest_piece(const GuestMemory& memory, uint64_t address, uint64_t length, bool for_write,
                           const std::function<void(std::span<uint8_t>)>& visit);
 
+// Visits bytes [start, start + length) of the chain's device-readable (or
+// device-writable) buffers, concatenated, as host spans in guest RAM; the
+// callback gets each span and its position in that range. The chain's
+// buffers were checked to lie in RAM when it was popped; throws
+// VirtqueueError if one no longer does. The range must lie inside the
+// chain's readable (writable) bytes.
+void visit_chain_stream(const GuestMemory& memory, const VirtqChain& chain, bool writable, uint64_t start,
+                        uint64_t length, const std::function<void(std::span<uint8_t>, uint64_t)>& visit);
+// Copies out of the device-readable bytes, or into the device-writable ones.
+void copy_from_chain(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, void* out, uint64_t length);
+void copy_to_chain(const GuestMemory& memory, const VirtqChain& chain, uint64_t start, const void* in,
+                   uint64_t length);
+
 }  // namespace vireo

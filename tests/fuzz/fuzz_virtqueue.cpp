@@ -1,7 +1,9 @@
 // Fuzz target: a hostile virtio driver. The input becomes guest RAM (two
 // adjacent regions, so buffers can straddle them) holding a split
 // virtqueue's descriptor table and rings wherever the header puts them,
-// and virtio-blk serves whatever chains it finds. Every malformed ring
+// and virtio-blk serves whatever chains it finds (or, with bit 3 of the
+// flags byte, virtio-net: transmit chains go to a sink back end, and
+// frames of input-chosen lengths are received into the chains). Every malformed ring
 // must end in a VirtqueueError (the transport's DEVICE_NEEDS_RESET);
 // nothing may crash, hang, or touch memory outside the two regions.
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include "block/block_backend.h"
 #include "hw/core/guest_memory.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_net.h"
 #include "hw/virtio/virtqueue.h"
 
 namespace {
@@ -43,6 +46,31 @@ struct ScratchDisk final : BlockBackend {
   }
 };
 
+struct SinkBackend final : NetBackend {
+  SinkBackend() : NetBackend("sink") {}
+  std::string type() const override { return "sink"; }
+  std::string info() const override { return ""; }
+  void send(std::span<const uint8_t> frame) override {
+    if (frame.size() < VirtioNet::kEthernetHeaderBytes || frame.size() > VirtioNet::kMaxTxFrame) std::abort();
+  }
+  void stop() override {}
+};
+
+// The transport's fill_queue on the fuzzed queue, as VirtioPci does it.
+struct QueueTransport final : VirtioTransport {
+  SplitVirtqueue& queue;
+  GuestMemory& memory;
+  QueueTransport(SplitVirtqueue& q, GuestMemory& m) : queue(q), memory(m) {}
+  FillResult fill_queue(unsigned, const Filler& fill) override {
+    VirtqChain chain;
+    if (!queue.pop(memory, chain)) return FillResult::NoBuffer;
+    const uint32_t written = fill(chain, memory);
+    if (written > chain.writable_bytes) std::abort();
+    queue.push(memory, chain.head, written);
+    return FillResult::Filled;
+  }
+};
+
 uint16_t u16_at(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 
 }  // namespace
@@ -66,17 +94,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool validate_first = data[7] & 1;
   queue.event_idx = (data[7] & 4) != 0;
   VirtioBlk blk(std::make_unique<ScratchDisk>(), (data[7] & 2) != 0, "fuzz");
+  const bool net_mode = (data[7] & 8) != 0;
+  SinkBackend sink;
+  VirtioNet net({0x52, 0x54, 0, 0x12, 0x34, 0x56}, &sink);
+  QueueTransport transport(queue, memory);
+  net.attach_transport(transport);
+  std::vector<uint8_t> frame(2048, 0x5a);
   try {
     if (validate_first) queue.validate(memory);
     const uint16_t used_before = queue.used_index();
     for (int i = 0; i < 64; ++i) {
+      if (net_mode && (i & 1)) {
+        // A frame of 0..2047 bytes for the guest, taken from the input.
+        const size_t length = (data[1 + i % 6] * 8u + static_cast<unsigned>(i)) % frame.size();
+        (void)net.receive(std::span(frame.data(), length));
+        continue;
+      }
       VirtqChain chain;
       if (!queue.pop(memory, chain)) {
         if (!queue.arm_notification(memory)) break;
         continue;
       }
       if (chain.buffers.size() > queue.size) std::abort();  // the bound pop promises
-      const uint32_t written = blk.handle_request(0, chain, memory);
+      const uint32_t written =
+          net_mode ? net.handle_request(VirtioNet::kTransmitQueue, chain, memory) : blk.handle_request(0, chain, memory);
       if (written > chain.writable_bytes) std::abort();
       queue.push(memory, chain.head, written);
     }

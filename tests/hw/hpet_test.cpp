@@ -174,6 +174,12 @@ TEST_CASE("hpet: state survives a save and load", "[hpet]") {
 
   std::vector<uint8_t> bad = saved.bytes();
   bad[0] = 0xff;  // GEN_CONF with reserved bits
+  StateStream before = StateStream::for_saving();
+  g.hpet.serialize(before);
   StateStream corrupt = StateStream::for_loading(bad);
   CHECK_THROWS(g.hpet.serialize(corrupt));
+  // A refused load leaves the HPET as it was.
+  StateStream after = StateStream::for_saving();
+  g.hpet.serialize(after);
+  CHECK(after.bytes() == before.bytes());
 }

@@ -235,6 +235,13 @@ TEST_CASE("PIT saved state loads back and keeps IRQ 0 going", "[i8254]") {
   auto bytes = saved.bytes();
   bytes[2] = 9;  // counter 0 mode
   Fixture h;
+  h.program(0, 3, 1000);
+  auto before = StateStream::for_saving();
+  h.pit.serialize(before);
   auto bad = StateStream::for_loading(bytes);
   CHECK_THROWS_AS(h.pit.serialize(bad), vireo::Error);
+  // A refused load leaves the PIT as it was.
+  auto after = StateStream::for_saving();
+  h.pit.serialize(after);
+  CHECK(after.bytes() == before.bytes());
 }

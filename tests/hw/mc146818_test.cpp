@@ -284,8 +284,16 @@ TEST_CASE("RTC saved state loads back", "[rtc]") {
   auto bytes = saved.bytes();
   bytes[128] = 0x80;  // index beyond 7 bits
   Fixture h;
+  h.set(0x33, 0x11);
+  auto before = StateStream::for_saving();
+  h.rtc.serialize(before);
   auto bad = StateStream::for_loading(bytes);
   CHECK_THROWS_AS(h.rtc.serialize(bad), vireo::Error);
+  // A refused load leaves the RTC as it was.
+  auto after = StateStream::for_saving();
+  h.rtc.serialize(after);
+  CHECK(after.bytes() == before.bytes());
+  CHECK(h.reg(0x33) == 0x11);
 }
 
 namespace {

@@ -115,7 +115,49 @@ def main():
         # QEMU appends ",id=(null)" to the occupant's name.
         (drive_none + ["-device", "virtio-blk-pci,drive=d0,addr=0"],
          "PCI: slot 0 function 0 not available for virtio-blk-pci, in use by i440FX", False),
+        # Networking (-netdev user, virtio-net-pci, -nic, -net).
+        (["-netdev", "user,id=n0,hostfwd=tcp::abc-:22"],
+         "-netdev user,id=n0,hostfwd=tcp::abc-:22: Invalid host forwarding rule 'tcp::abc-:22' (Bad host port)", True),
+        (["-netdev", "user,id=n0,hostfwd=xyz::5555-:22"], "(Bad protocol name)", True),
+        (["-netdev", "user,id=n0,hostfwd=tcp::5555"], "(Bad host port separator)", True),
+        (["-netdev", "user,id=n0,hostfwd=tcp::5555-:0"], "(Bad guest port)", True),
+        (["-netdev", "user,id=n0,hostfwd=tcp::5555-1.2.3.4.5:22"], "(Bad guest address)", True),
+        (["-netdev", "user,id=n0", "-netdev", "user,id=n0"], "-netdev user,id=n0: Duplicate ID 'n0' for netdev", True),
+        (["-netdev", "user"], "-netdev user: Parameter 'id' is missing", True),
+        (["-netdev", "user,id=0n"], "Parameter 'id' expects an identifier", True),
+        (["-netdev", "bogus,id=x"], "Parameter 'type' does not accept value 'bogus'", True),
+        (["-netdev", "user,id=n0,foo=1"], "-netdev user,id=n0,foo=1: Invalid parameter 'foo'", True),
+        (["-netdev", "user,id=n0,restrict=maybe"], "Parameter 'restrict' expects 'on' or 'off'", True),
+        (["-netdev", "user,id=n0,net=10.0.5.0/33"], "Invalid netmask provided (must be in range 4-32)", True),
+        (["-netdev", "user,id=n0,host=10.0.3.2"], "Host doesn't belong to network", True),
+        (["-netdev", "user,id=n0,dns=10.0.2.2"], "DNS must be different from host", True),
+        (["-netdev", "user,id=n0,dhcpstart=10.0.3.5"], "DHCP doesn't belong to network", True),
+        (["-netdev", "user,id=n0,ipv4=off,ipv6=off"], "IPv4 and IPv6 disabled", True),
+        (["-netdev", "tap,id=t0"], "-netdev tap,id=t0: netdev type 'tap' is not supported yet", False),
+        (["-netdev", "user,id=n0,hostfwd=tcp:1.2.3:5555-:22"],
+         "Could not set up host forwarding rule 'tcp:1.2.3:5555-:22'", True),
+        (["-device", "virtio-net-pci,netdev=nope"],
+         "-device virtio-net-pci,netdev=nope: Property 'virtio-net-device.netdev' can't find value 'nope'", True),
+        (["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0", "-device", "virtio-net-pci,netdev=n0"],
+         "Property 'virtio-net-device.netdev' can't take value 'n0', it's in use", True),
+        (["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,mac=zz"],
+         "Property 'virtio-net-device.mac' doesn't take value 'zz'", True),
+        (["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,bogus=1"],
+         "Property 'virtio-net-pci.bogus' not found", True),
+        (["-nic", "bogus"], "-nic bogus: Parameter 'type' does not accept value 'bogus'", True),
+        (["-nic", "user,model=e1000x"], "Unsupported NIC model: e1000x", True),
+        # QEMU's pc has an e1000; vireo has not, and says so.
+        (["-nic", "user,model=e1000"], "Unsupported NIC model: e1000 (vireo has only virtio-net-pci)", False),
+        (["-net", "user"], "-net user: only -net none is supported", False),
     ]
+    # A host port another socket holds: QEMU's message, exit 1 before the guest starts.
+    import socket
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    busy_port = busy.getsockname()[1]
+    errors.append((["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{busy_port}-:22"],
+                   f"Could not set up host forwarding rule 'tcp:127.0.0.1:{busy_port}-:22'", True))
     for args, culprit, compare in errors:
         what = "vireo " + " ".join(args)
         r = run([vireo] + QUIET + args)
@@ -142,6 +184,7 @@ def main():
         (["-cpu", "help"], r"(?m)^qemu64\s"),
         (["-device", "help"], r"(?m)^isa-debug-exit\s"),
         (["-device", "help"], r"(?m)^virtio-blk-pci\s"),
+        (["-device", "help"], r"(?m)^virtio-net-pci\s"),
         (["-accel", "help"], r"(?m)^kvm$"),
         (["-display", "help"], r"(?m)^none$"),
     ]

@@ -84,19 +84,6 @@ def domstate(lv):
     return r.stdout_text.strip() if r.returncode == 0 else f"(domstate failed: {r.describe()})"
 
 
-def vireo_pids(lv, vireo):
-    pids = []
-    for pid in lv.namespace_pids():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
-        except OSError:
-            continue
-        if argv0 == vireo:
-            pids.append(pid)
-    return pids
-
-
 def uptime(console):
     match = console.command("echo UP=$(cut -d' ' -f1 /proc/uptime)=", r"^UP=([0-9.]+)=")
     return float(match.group(1)) if match else None
@@ -124,6 +111,8 @@ def check_domain_life(lv, results, ctx):
         listed = lv.virsh("list", "--name", timeout=30).stdout_text.split()
         results.check(NAME in listed and domstate(lv) == "running", "domain: virsh list shows it running",
                       f"list: {listed}, state: {domstate(lv)}")
+        pids = lv.emulator_pids(ctx.vireo, guest=NAME)
+        results.check(len(pids) == 1, "domain: one vireo process runs the domain", f"pids: {pids}")
         log = lv.domain_log(NAME)
         results.check(re.search(r"char device redirected to /dev/pts/\d+ \(label charserial0\)", log) is not None,
                       "domain: the domain log has vireo's 'char device redirected to' line", log[-3000:])
@@ -144,6 +133,17 @@ def check_domain_life(lv, results, ctx):
         disk = console.command("echo DISK=$(head -c 25 /dev/vda)=", r"^DISK=(.*)=$")
         results.check(disk is not None and disk.group(1) == DISK_MARKER,
                       "domain: the guest reads the qcow2 virtio disk (/dev/vda)", console.text[-1000:])
+
+        # What libvirt reads from query-blockstats and friends for the disk
+        # the guest just read.
+        r = lv.virsh("domblkstat", NAME, "vda", timeout=30)
+        stats = dict(re.findall(r"^vda (\w+) (\d+)$", r.stdout_text, re.M))
+        results.check(r.returncode == 0 and int(stats.get("rd_req", 0)) > 0 and int(stats.get("rd_bytes", 0)) >= 25,
+                      "domain: virsh domblkstat vda counts the guest's reads", r.describe())
+        r = lv.virsh("domstats", "--state", "--vcpu", "--block", NAME, timeout=30)
+        results.check(r.returncode == 0 and "state.state=1" in r.stdout_text and "block.0.name=vda" in r.stdout_text
+                      and "vcpu.current=1" in r.stdout_text,
+                      "domain: virsh domstats gives the state, the vCPU count and the disk", r.describe())
 
         before = uptime(console)
         wall_before = time.monotonic()
@@ -186,11 +186,11 @@ def check_domain_life(lv, results, ctx):
 
         r = lv.virsh("destroy", NAME, timeout=60)
         deadline = time.monotonic() + 10
-        while vireo_pids(lv, ctx.vireo) and time.monotonic() < deadline:
+        while lv.emulator_pids(ctx.vireo, guest=NAME) and time.monotonic() < deadline:
             time.sleep(0.2)
-        results.check(r.returncode == 0 and domstate(lv) == "shut off" and not vireo_pids(lv, ctx.vireo),
+        results.check(r.returncode == 0 and domstate(lv) == "shut off" and not lv.emulator_pids(ctx.vireo, guest=NAME),
                       "domain: virsh destroy stops it and leaves no vireo process",
-                      r.describe() + f"\nstate: {domstate(lv)}, pids: {vireo_pids(lv, ctx.vireo)}")
+                      r.describe() + f"\nstate: {domstate(lv)}, pids: {lv.emulator_pids(ctx.vireo, guest=NAME)}")
     finally:
         if console is not None:
             console.close()

@@ -202,6 +202,28 @@ class Libvirt:
                 _terminate(pid, 5)
         self.libvirtd_pid = self.virtlogd_pid = None
 
+    def emulator_pids(self, emulator, guest=None):
+        """Live processes running `emulator`. With `guest`, those libvirt
+        started for that domain (-name guest=GUEST,...), wherever they are:
+        libvirt gives each domain's emulator a mount namespace of its own.
+        Without, those in the daemons' namespace (capability probes)."""
+        if guest is None:
+            candidates = self.namespace_pids()
+        else:
+            candidates = [int(e) for e in os.listdir("/proc") if e.isdigit() and int(e) != os.getpid()]
+        pids = []
+        for pid in candidates:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = [a.decode(errors="replace") for a in f.read().split(b"\0")]
+            except OSError:
+                continue
+            if argv[0] != emulator or not _alive(pid):
+                continue
+            if guest is None or any(a == f"guest={guest}" or a.startswith(f"guest={guest},") for a in argv):
+                pids.append(pid)
+        return pids
+
     def namespace_pids(self, namespace=None):
         """Processes in the daemons' mount namespace (the daemons included)."""
         namespace = namespace or self.namespace

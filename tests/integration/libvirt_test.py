@@ -103,7 +103,7 @@ def check_capability_cache(lv, results, ctx):
 def check_probe_left_nothing(lv, results, ctx):
     """The probe process ends: libvirt kills it once it has asked (SIGTERM,
     or SIGKILL after a grace period), so no vireo stays behind."""
-    leftover = vireo_pids(lv, ctx)
+    leftover = lv.emulator_pids(ctx.vireo)
     results.check(not leftover, "no vireo process is left after the probe", f"pids: {leftover}")
 
 
@@ -130,19 +130,6 @@ def check_capabilities(lv, results, ctx):
     root = parse_xml(r.stdout_text) if r.returncode == 0 else None
     results.check(root is not None and root.tag == "capabilities" and root.find("host") is not None,
                   "virsh capabilities works", r.describe()[:2000])
-
-
-def vireo_pids(lv, ctx):
-    pids = []
-    for pid in lv.namespace_pids():
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                argv0 = f.read().split(b"\0")[0].decode(errors="replace")
-        except OSError:
-            continue
-        if argv0 == ctx.vireo:
-            pids.append(pid)
-    return pids
 
 
 def check_refusal_is_clear(lv, results, ctx):
@@ -176,7 +163,7 @@ def check_refusal_is_clear(lv, results, ctx):
     state = lv.virsh("domstate", name, timeout=60)
     results.check(state.returncode == 0 and "shut off" in state.stdout_text,
                   "refusal: the domain is shut off", state.describe())
-    results.check(not vireo_pids(lv, ctx), "refusal: no vireo process is left")
+    results.check(not lv.emulator_pids(ctx.vireo, guest=name), "refusal: no vireo process is left")
     lv.virsh("undefine", name, timeout=60)
 
 

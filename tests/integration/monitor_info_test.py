@@ -6,7 +6,8 @@ Checks:
              addr): the device, its virtio-bus and virtio-blk-device with
              the drive appear; every bus and device vireo lists is where
              QEMU lists it, with the same values for the properties both
-             print; without the drive the device is gone
+             print (a virtio-net-pci NIC with its virtio-net-device too);
+             without the drive the device is gone
   registers  tests/roms/long_mode_regs.asm brings the CPU to 64-bit mode
              with known registers and halts; `info registers` under vireo
              and QEMU (both -accel tcg) match line by line, apart from the
@@ -138,7 +139,9 @@ def check_qtree(results, vireo, rom_dir, qemu):
               "-serial", "null", "-serial", "null", "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
     drive = ["-drive", f"file={image},format=raw,if=none,id=d0",
              "-device", "virtio-blk-pci,drive=d0,id=vd0,addr=5,serial=abc"]
-    mine_text = qtree_of([vireo, *common, *drive], directory, "v")
+    # A NIC on user networking: virtio-net-pci with its virtio-net-device.
+    nic = ["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0,id=net0,addr=6,mac=52:54:00:ab:cd:ef"]
+    mine_text = qtree_of([vireo, *common, *drive, *nic], directory, "v")
     mine = parse_qtree(mine_text)
     blk = "/main-system-bus/i440FX-pcihost#1/pci.0/virtio-blk-pci#1"
     ok = blk in mine and mine[blk]["header"] == 'dev: virtio-blk-pci, id "vd0"'
@@ -150,6 +153,11 @@ def check_qtree(results, vireo, rom_dir, qemu):
         results.check(backend in mine and mine[backend]["props"].get("drive") == '"d0"'
                       and mine[backend]["props"].get("serial") == '"abc"',
                       "qtree: its virtio-bus holds virtio-blk-device with drive d0", mine_text)
+    net = "/main-system-bus/i440FX-pcihost#1/pci.0/virtio-net-pci#1"
+    results.check(net in mine and mine[net]["header"] == 'dev: virtio-net-pci, id "net0"'
+                  and mine.get(net + "/virtio-bus/virtio-net-device#1", {}).get("props", {}).get("mac")
+                  == '"52:54:00:ab:cd:ef"',
+                  "qtree: virtio-net-pci net0 with a virtio-net-device of its MAC", mine_text)
     isa = "/main-system-bus/i440FX-pcihost#1/pci.0/PIIX3#1/isa.0"
     results.check(f"{isa}/isa-serial#2" in mine and mine[f"{isa}/isa-serial#2"]["props"].get("iobase") == "1016 (0x3f8)",
                   "qtree: isa.0 lists both serial ports, newest first", mine_text)
@@ -185,7 +193,8 @@ def check_qtree(results, vireo, rom_dir, qemu):
     # vireo's virtio-blk-pci is a virtio 1.x device only (PCI id 1af4:1042,
     # no legacy I/O BAR): QEMU's with disable-legacy=on is the same device.
     their_drive = drive[:-1] + [drive[-1] + ",disable-legacy=on"]
-    theirs_text = qtree_of([qemu, *common, *their_drive], directory, "q")
+    their_nic = nic[:-1] + [nic[-1] + ",disable-legacy=on"]
+    theirs_text = qtree_of([qemu, *common, *their_drive, *their_nic], directory, "q")
     theirs = parse_qtree(theirs_text)
     for path, node in mine.items():
         kind = path.rsplit("/", 1)[1].split("#")[0]

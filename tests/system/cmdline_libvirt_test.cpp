@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "net/user_net_options.h"
+#include "system/device_catalog.h"
 #include "util/error.h"
 
 using vireo::CommandLine;
@@ -36,7 +38,11 @@ TEST_CASE("libvirt options: JSON values flatten as QEMU's keyval", "[cmdline][li
   CHECK(kv.get("cache.direct") == "off");
   CHECK(vireo::parse_option_value("isa-serial,chardev=c", "driver").get("driver") == "isa-serial");
   CHECK_THROWS_AS(vireo::parse_option_value(R"({"driver":)", "driver"), Error);
-  CHECK_THROWS_AS(vireo::parse_option_value(R"({"a":[1]})", "driver"), Error);
+  // Lists are numbered, as QEMU's keyval (-netdev's hostfwd list).
+  vireo::KeyValueList list = vireo::parse_option_value(R"({"hostfwd":[{"str":"tcp::1-:2"},{"str":"udp::3-:4"}]})", "type");
+  CHECK(list.get("hostfwd.0.str") == "tcp::1-:2");
+  CHECK(list.get("hostfwd.1.str") == "udp::3-:4");
+  CHECK_THROWS_AS(vireo::parse_option_value(R"({"a":1.5})", "driver"), Error);
 }
 
 TEST_CASE("libvirt options: the RAM backend sets the RAM size", "[cmdline][libvirt]") {
@@ -105,4 +111,42 @@ TEST_CASE("libvirt options: the small ones", "[cmdline][libvirt]") {
   CHECK(error_of({"-global", "PIIX4_PM.nothing=1"}) == "-global PIIX4_PM.nothing=1: Property 'PIIX4_PM.nothing' not found");
   CHECK(error_of({"-global", "nodev.x=1"}).find("invalid class name") != std::string::npos);
   CHECK(error_of({"-chardev", "null,id=c,fd=3"}) == "-chardev null,id=c,fd=3: Invalid parameter 'fd'");
+}
+
+TEST_CASE("libvirt options: -netdev user in both of libvirt's forms, and its virtio-net-pci", "[cmdline][libvirt][net]") {
+  for (const char* netdev : {"user,id=hostnet0", R"({"type":"user","id":"hostnet0"})"}) {
+    INFO(netdev);
+    CommandLine cl = parse_command_line(
+        {"-netdev", netdev, "-device",
+         "virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:6b:3c:58,bus=pci.0,addr=0x3"});
+    REQUIRE(cl.config.netdevs.size() == 1);
+    CHECK(cl.config.netdevs[0].id == "hostnet0");
+    CHECK(cl.config.netdevs[0].type == "user");
+    REQUIRE(cl.config.devices.size() == 1);
+    CHECK(cl.config.devices[0].driver == "virtio-net-pci");
+    check_device_properties(cl.config.devices[0]);
+  }
+  // The JSON device form too, and JSON's hostfwd list.
+  CommandLine cl = parse_command_line(
+      {"-netdev", R"({"type":"user","id":"n0","hostfwd":[{"str":"tcp::2222-:22"}]})", "-device",
+       R"({"driver":"virtio-net-pci","netdev":"n0","id":"net0","mac":"52:54:00:6b:3c:58","bus":"pci.0","addr":"0x3"})"});
+  REQUIRE(cl.config.netdevs.size() == 1);
+  CHECK(parse_user_net_options(cl.config.netdevs[0].properties).forwards.size() == 1);
+  CHECK(cl.config.devices.at(0).properties.get("mac") == "52:54:00:6b:3c:58");
+}
+
+TEST_CASE("-nic: a back end and a virtio-net-pci NIC, placed before -device NICs; -nic none, -net none", "[cmdline][net]") {
+  CommandLine cl = parse_command_line({"-netdev", "user,id=a", "-device", "virtio-net-pci,netdev=a", "-nic",
+                                       "user,mac=52:54:00:00:00:01,hostfwd=tcp::8022-:22"});
+  REQUIRE(cl.config.netdevs.size() == 2);
+  CHECK(cl.config.netdevs[1].id == "__org.qemu.nic1");
+  CHECK_FALSE(cl.config.netdevs[1].properties.has("mac"));
+  REQUIRE(cl.config.devices.size() == 2);
+  CHECK(cl.config.devices[0].option_text.rfind("-nic ", 0) == 0);
+  CHECK(cl.config.devices[0].properties.get("netdev") == "__org.qemu.nic1");
+  CHECK(cl.config.devices[0].properties.get("mac") == "52:54:00:00:00:01");
+  CHECK(parse_command_line({"-nic", "none"}).config.nic_none);
+  CHECK(parse_command_line({"-net", "none"}).config.nic_none);
+  CHECK_THROWS_WITH(parse_command_line({"-nic", "user,model=e1000"}),
+                    "-nic user,model=e1000: Unsupported NIC model: e1000 (vireo has only virtio-net-pci)");
 }

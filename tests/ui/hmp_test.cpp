@@ -210,7 +210,7 @@ void add_pc_devices(test::FakeTarget& target) {
   stats.write = {512, 1, 0, 0, 700};
   stats.flush = {0, 3, 0, 0, 90};
   stats.last_io_ns = BlockAccounting::now_ns();
-  target.disks.push_back({"virtio0", "#block100", "/machine/peripheral-anon/device[0]/virtio-backend", "/tmp/d.img",
+  target.disks.push_back({"virtio0", "#block100", "#block100-file", "/machine/peripheral-anon/device[0]/virtio-backend", "/tmp/d.img",
                           "raw", true, "none", 8 << 20, 4096, stats});
 }
 

@@ -184,6 +184,10 @@ Hmp::Hmp(const CommandTable& qmp_table, MonitorTarget& target) : qmp_(qmp_table)
          }
          return out;
        }},
+      {"network", "", "show the network state", [this](const std::string& a, CommandContext&) {
+         no_arguments(a);
+         return target_.network_info();
+       }},
       {"pci", "", "show PCI info", [this](const std::string& a, CommandContext& context) {
          no_arguments(a);
          return info_pci(qmp("query-pci", Json::object(), context));

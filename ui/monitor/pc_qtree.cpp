@@ -1,8 +1,8 @@
 // The pc machine's device tree, in the shape of QEMU's for "-M pc": the
 // system bus with the HPET, the IOAPIC and the i440FX host, whose pci.0
 // carries the PCI functions; PIIX3 provides isa.0 with the ISA devices;
-// each virtio-blk-pci function provides a virtio-bus with its
-// virtio-blk-device. Devices are listed newest first within a bus, as
+// each virtio-blk-pci (virtio-net-pci) function provides a virtio-bus with
+// its virtio-blk-device (virtio-net-device). Devices are listed newest first within a bus, as
 // QEMU lists them.
 //
 // Everything is read from what the machine built: ISA and system devices
@@ -22,6 +22,8 @@
 #include "hw/misc/fw_cfg.h"
 #include "hw/timer/hpet.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_net.h"
+#include "net/net_backend.h"
 #include "machine/pc.h"
 #include "ui/monitor/monitor_core.h"
 #include "ui/monitor/qtree.h"
@@ -175,6 +177,16 @@ DeviceTreeBus pc_device_tree(PcMachine& machine) {
                                                           tree_uint("num-queues", disk.model->queue_count()),
                                                           tree_uint("queue-size", VirtioBlk::kQueueSize)});
       function.buses.push_back({"virtio-bus", "virtio-pci-bus", {std::move(blk)}});
+    }
+    for (const PcMachine::Nic& nic : machine.nics()) {
+      if (nic.function != d) continue;
+      // QEMU's virtio-net-device lists some thirty offload and timer
+      // properties; these are the ones vireo has.
+      DeviceTreeDevice net = device("virtio-net-device", {tree_string("mac", mac_address_text(nic.model->mac())),
+                                                          tree_string("netdev", nic.backend ? nic.backend->id() : ""),
+                                                          tree_uint("rx_queue_size", VirtioNet::kQueueSize),
+                                                          tree_uint("tx_queue_size", VirtioNet::kQueueSize)});
+      function.buses.push_back({"virtio-bus", "virtio-pci-bus", {std::move(net)}});
     }
     if (d->name() == "PIIX3") function.buses.push_back(isa_bus(machine));
     pci.devices.push_back(std::move(function));

@@ -7,6 +7,8 @@
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
 #include "hw/virtio/virtio_blk.h"
+#include "hw/virtio/virtio_net.h"
+#include "net/net_backend.h"
 #include "ui/monitor/monitor_server.h"
 
 namespace vireo {
@@ -113,7 +115,9 @@ std::vector<MonitorBlockDevice> PcMonitorTarget::block_devices() {
     const bool blockdev = disk.drive.from_blockdev;
     std::string node_name = blockdev ? disk.drive.node_name : "#block" + std::to_string(100 + node);
     ++node;
-    list.push_back({blockdev ? "" : disk.device, node_name, disk.qdev, disk.drive.file, disk.format,
+    std::string file_node_name = blockdev && !disk.drive.file_node_name.empty() ? disk.drive.file_node_name
+                                                                                 : node_name + "-file";
+    list.push_back({blockdev ? "" : disk.device, node_name, file_node_name, disk.qdev, disk.drive.file, disk.format,
                     disk.model->read_only(), disk.drive.cache,
                     disk.model->capacity_sectors() * VirtioBlk::kSectorSize, actual, disk.model->stats(),
                     std::move(chain)});
@@ -131,6 +135,22 @@ std::vector<MonitorQomDevice> PcMonitorTarget::qom_devices() {
     list.push_back({path, spec.driver});
   }
   return list;
+}
+
+std::string PcMonitorTarget::network_info() {
+  // QEMU's net/net.c layout: "name: index=Q,type=nic,model=...,macaddr=..."
+  // per NIC, its peer indented under it; index is the queue (one here).
+  std::string out;
+  for (const PcMachine::Nic& nic : machine_.nics()) {
+    out += nic.name + ": index=0,type=nic,model=virtio-net-pci,macaddr=" + mac_address_text(nic.model->mac()) + "\n";
+    if (nic.backend != nullptr) {
+      out += " \\ " + nic.backend->id() + ": index=0,type=" + nic.backend->type() + "," + nic.backend->info() + "\n";
+    }
+  }
+  for (const auto& netdev : machine_.netdevs()) {
+    if (!netdev->attached()) out += netdev->id() + ": index=0,type=" + netdev->type() + "," + netdev->info() + "\n";
+  }
+  return out;
 }
 
 std::optional<CpuFeatures> PcMonitorTarget::cpu_features() {

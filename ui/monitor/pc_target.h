@@ -32,6 +32,7 @@ class PcMonitorTarget final : public MonitorTarget {
   std::string uuid() override { return machine_.config().uuid; }
   std::vector<MonitorQomDevice> qom_devices() override;
   std::optional<CpuFeatures> cpu_features() override;
+  std::string network_info() override;
 
  private:
   PcMachine& machine_;

@@ -366,11 +366,24 @@ void register_qmp_commands(CommandTable& table, MonitorTarget& target) {
                return list;
              }});
   table.add({"query-blockstats", {{"query-nodes", P::Boolean, true}}, [t](const Json& args, CommandContext&) {
-               if (args.contains("query-nodes") && args["query-nodes"].get<bool>()) {
-                 throw CommandError("vireo has no block node graph for query-nodes yet");
-               }
                const int64_t now = BlockAccounting::now_ns();
                Json list = Json::array();
+               if (args.contains("query-nodes") && args["query-nodes"].get<bool>()) {
+                 // Per node, as QEMU: the request counters belong to the
+                 // device (BlockBackend); a node knows its highest write.
+                 for (const MonitorBlockDevice& b : t->block_devices()) {
+                   BlockStatsSnapshot node_level;
+                   node_level.write_highest_offset = b.stats.write_highest_offset;
+                   Json file{{"node-name", b.file_node_name}, {"stats", block_stats_json(node_level, false, now)}};
+                   Json format{{"node-name", b.node_name},
+                               {"stats", block_stats_json(node_level, false, now)},
+                               {"parent", file}};
+                   // The protocol node was opened first, and is listed first.
+                   list.push_back(std::move(file));
+                   list.push_back(std::move(format));
+                 }
+                 return list;
+               }
                for (const MonitorBlockDevice& b : t->block_devices()) {
                  Json entry{{"device", b.device}, {"qdev", b.qdev}, {"node-name", b.node_name},
                             {"stats", block_stats_json(b.stats, true, now)}};

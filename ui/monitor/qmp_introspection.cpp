@@ -173,6 +173,7 @@ std::vector<QomType> qom_types() {
       {"virtio-device", "device", true},
       {"virtio-pci", "pci-device", true},
       {"virtio-blk-pci-base", "virtio-pci", true},
+      {"virtio-net-pci-base", "virtio-pci", true},
       {"pit-common", "isa-device", true},
       {"pic-common", "isa-device", true},
       {"ioapic-common", "sys-bus-device", true},

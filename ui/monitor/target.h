@@ -68,6 +68,7 @@ struct MonitorQomDevice {
 struct MonitorBlockDevice {
   std::string device;     // "virtio0" or the -drive id
   std::string node_name;  // the format node's
+  std::string file_node_name;  // the protocol (file) node's below it
   std::string qdev;       // the QOM path of the device using it
   std::string file;
   std::string format;     // "raw" or "qcow2"
@@ -112,6 +113,9 @@ class MonitorTarget {
   virtual std::vector<MonitorQomDevice> qom_devices() { return {}; }
   // The CPUID feature bits the guest's vCPUs report, when known.
   virtual std::optional<CpuFeatures> cpu_features() { return std::nullopt; }
+  // "info network": each NIC and its back end, then back ends without a
+  // NIC, in QEMU's layout. Empty when there is no network.
+  virtual std::string network_info() { return {}; }
 };
 
 }  // namespace vireo
