@@ -1,6 +1,14 @@
 // PC firmware (-bios): the image sits at the top of 4 GiB, where the reset
 // vector 0xfffffff0 is, and its last 128 KiB also appear just below 1 MiB
-// (the "isa-bios" alias real-mode code runs from), as in QEMU's pc machine.
+// ("isa-bios", where real-mode code runs), as in QEMU's pc machine.
+//
+// Below 1 MiB the i440FX's PAM registers choose, per segment, between the
+// ROM and the RAM behind it; SeaBIOS switches its segments to RAM, copies
+// itself there and keeps its variables there during POST. vireo does not
+// model PAM: the isa-bios window is shadow RAM from power-on, filled with
+// the ROM's copy at every reset — what the firmware would see after
+// switching it to RAM. A deliberate difference: writes there before that
+// switch (or after firmware write-protects it) are not dropped.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +25,11 @@ struct FirmwareLayout {
 };
 
 // Checks the image (a non-empty multiple of 64 KiB, as QEMU requires, of at
-// most 16 MiB) and maps it read-only at both places. Throws Error naming
-// the file.
+// most 16 MiB), maps it read-only at the top of 4 GiB and as shadow RAM
+// below 1 MiB. Throws Error naming the file.
 void map_firmware(GuestMemory& memory, const std::vector<uint8_t>& image, const std::string& path);
 
-// Copies the image back into its ROM (on reset).
+// Copies the image back into its ROM and the shadow (on reset).
 void reload_firmware(GuestMemory& memory, const std::vector<uint8_t>& image);
 
 }  // namespace vireo

@@ -16,6 +16,7 @@
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
 #include "hw/intc/lapic.h"
+#include "hw/misc/fw_cfg.h"
 #include "hw/misc/isa_debug_exit.h"
 #include "hw/misc/system_control_port.h"
 #include "hw/misc/system_control_port_b.h"
@@ -30,6 +31,7 @@
 #include "machine/acpi_tables.h"
 #include "machine/firmware.h"
 #include "machine/pc_cmos.h"
+#include "machine/pc_fw_cfg.h"
 #include "net/net_backend.h"
 #include "system/device_catalog.h"
 #include "util/error.h"
@@ -94,6 +96,7 @@ PcMachine::PcMachine(const VmConfig& config)
   });
   map_ram();
   create_devices();
+  create_fw_cfg();
   create_accelerator();
   load_boot_images();
 }
@@ -208,7 +211,7 @@ void PcMachine::create_pci() {
 }
 
 void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial,
-                               const std::string& device_id) {
+                               const std::string& device_id, int64_t bootindex) {
   BlockOpenOptions options;
   options.path = drive.file;
   options.format = drive.format;
@@ -245,6 +248,7 @@ void PcMachine::add_virtio_blk(const DriveSpec& drive, int devfn, const std::str
   disk.format = drive.format.empty() ? probe_image_format(drive.file) : drive.format;
   disk.model = model.get();
   disk.chain = std::move(chain);
+  disk.bootindex = bootindex;
   auto function = std::make_unique<VirtioPci>("virtio-blk-pci", *model, memory_);
   disk.function = function.get();
   disks_.push_back(std::move(disk));
@@ -448,10 +452,18 @@ void PcMachine::create_user_devices() {
 }
 
 void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
-  // bootindex orders firmware boot devices; vireo gives the firmware no
-  // boot order yet (no fw_cfg) and -kernel needs none, so it is checked
-  // and otherwise has no effect.
-  if (auto index = spec.properties.get("bootindex")) parse_uint(*index, "bootindex");
+  // bootindex orders the firmware's boot devices (fw_cfg's bootorder);
+  // a negative one leaves the device out, as QEMU.
+  int64_t bootindex = -1;
+  if (auto index = spec.properties.get("bootindex")) {
+    bootindex = index->rfind("-", 0) == 0 ? -static_cast<int64_t>(parse_uint(index->substr(1), "bootindex"))
+                                          : static_cast<int64_t>(parse_uint(*index, "bootindex"));
+    for (const Disk& disk : disks_) {
+      if (bootindex >= 0 && disk.bootindex == bootindex) {
+        throw Error("The bootindex " + std::to_string(bootindex) + " has already been used");
+      }
+    }
+  }
   const std::string drive_id = spec.properties.get("drive").value_or("");
   if (drive_id.empty()) throw Error("drive property not set");
   const DriveSpec* drive = nullptr;
@@ -481,7 +493,7 @@ void PcMachine::create_virtio_blk_device(const DeviceSpec& spec) {
   }
   attached_drives_.push_back(drive_id);
   add_virtio_blk(*drive, devfn, spec.properties.get("serial").value_or(drive->serial),
-                 spec.properties.get("id").value_or(""));
+                 spec.properties.get("id").value_or(""), bootindex);
 }
 
 void PcMachine::create_accelerator() {
@@ -517,6 +529,8 @@ void PcMachine::create_rtc() {
   auto rtc = std::make_unique<Mc146818>(timers_, legacy_timer_irq_line(8), start_ns,
                                         config_.rtc_slew ? LostTickPolicy::Slew : LostTickPolicy::Discard);
   write_pc_cmos(*rtc, layout_, config_.smp.cpus);
+  // -boot once= holds for the first boot; resets go back to order=.
+  write_pc_cmos_boot_order(*rtc, config_.boot.once.empty() ? config_.boot.order : config_.boot.once);
   rtc_ = rtc.get();
   pio_.add(0x70, Mc146818::kPortCount, rtc.get(), "rtc");
   devices_.push_back(std::move(rtc));
@@ -530,6 +544,36 @@ void PcMachine::create_hpet() {
   hpet_ = hpet.get();
   mmio_.add(Hpet::kBaseAddress, Hpet::kMmioSize, hpet.get(), "hpet");
   devices_.push_back(std::move(hpet));
+}
+
+void PcMachine::create_fw_cfg() {
+  PcFwCfgConfig fw;
+  fw.layout = layout_;
+  fw.cpus = config_.smp.cpus;
+  fw.max_cpus = config_.smp.max_cpus;
+  fw.nographic = config_.nographic;
+  fw.uuid = config_.uuid;
+  fw.boot = config_.boot;
+  for (const Disk& disk : disks_) {
+    const uint8_t devfn = disk.function->devfn();
+    fw.boot_devices.push_back({disk.bootindex, virtio_blk_boot_path(devfn >> 3, devfn & 7)});
+  }
+  // QEMU's tcg "max" has qemu64's AMD vendor too; "host"/"max" under kvm
+  // take the host's vendor, which the machine does not know yet: left out.
+  const bool tcg_first = config_.accelerators.empty() || config_.accelerators.front() == "tcg";
+  fw.amd_ht_hole = cpu_model_->vendor == "AuthenticAMD" || (cpu_model_->from_accelerator && tcg_first);
+  if (hpet_ != nullptr) {
+    fw.hpet_address = Hpet::kBaseAddress;
+    fw.hpet_block_id = Hpet::capabilities_low();
+  }
+  auto fw_cfg = std::make_unique<FwCfg>(memory_);
+  load_pc_fw_cfg(*fw_cfg, fw);
+  fw_cfg_ = fw_cfg.get();
+  pio_.add(FwCfg::kBasePort, FwCfg::kControlPorts, fw_cfg.get(), "fw_cfg");
+  auto dma = std::make_unique<OffsetWindow>(*fw_cfg, FwCfg::kDmaPortOffset);
+  pio_.add(FwCfg::kBasePort + FwCfg::kDmaPortOffset, FwCfg::kDmaPorts, dma.get(), "fw_cfg");
+  devices_.push_back(std::move(fw_cfg));
+  devices_.push_back(std::move(dma));
 }
 
 void PcMachine::create_software_irqchip() {
@@ -642,6 +686,8 @@ void PcMachine::reset_devices() {
   i8042_->reset();
   port92_->reset();
   rtc_->reset();
+  write_pc_cmos_boot_order(*rtc_, config_.boot.order);  // a -boot once= order is spent
+  fw_cfg_->reset();
   if (hpet_ != nullptr) hpet_->reset();
   pci_config_ports_->reset();
   pci_bus_->reset();

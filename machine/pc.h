@@ -57,6 +57,7 @@ class VirtioBlk;
 class VirtioNet;
 class NetBackend;
 class Hpet;
+class FwCfg;
 
 class PcMachine {
  public:
@@ -108,6 +109,7 @@ class PcMachine {
     const VirtioBlk* model;
     const PciDevice* function;  // its virtio-blk-pci function
     std::vector<BlockImageFacts> chain;  // the image and its backing files, top first
+    int64_t bootindex = -1;  // -device ...,bootindex=; negative: not in the boot order
   };
   const std::vector<Disk>& disks() const { return disks_; }
   // The NICs (machine/pc_net.cpp), in creation order, and the back ends.
@@ -139,7 +141,8 @@ class PcMachine {
   // A virtio-blk-pci function for `drive` at `devfn`, or the first free
   // slot from 2 when devfn < 0.
   // `device_id` is the -device id= (empty for an if=virtio drive).
-  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial, const std::string& device_id);
+  void add_virtio_blk(const DriveSpec& drive, int devfn, const std::string& serial, const std::string& device_id,
+                      int64_t bootindex = -1);
   // What firmware does before it boots an OS: give every BAR an address in
   // the PCI windows the ACPI tables describe and enable decoding.
   void assign_pci_resources();
@@ -182,6 +185,8 @@ class PcMachine {
   // replacement mode and drives those lines itself.
   IrqLine legacy_timer_irq_line(unsigned gsi);
   void create_hpet();
+  // QEMU's fw_cfg_io at 0x510: what the firmware learns about the machine.
+  void create_fw_cfg();
   void set_irq(unsigned gsi, bool level);
 
   VmConfig config_;
@@ -239,6 +244,7 @@ class PcMachine {
   std::vector<LocalApic*> local_apics_;
   I8254* pit_ = nullptr;
   Hpet* hpet_ = nullptr;
+  FwCfg* fw_cfg_ = nullptr;
   SystemControlPortB* port61_ = nullptr;
 
   // PCI: the bus, then the device models behind virtio functions, then the

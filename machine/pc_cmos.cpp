@@ -29,12 +29,26 @@ void write_pc_cmos(Mc146818& rtc, const PcMemoryLayout& layout, unsigned cpu_cou
 
   rtc.set_nvram(PcCmos::kCpuCountMinusOne, static_cast<uint8_t>(cpu_count - 1));
 
-  // QEMU's default boot order "cad" and floppy signature check on.
-  rtc.set_nvram(PcCmos::kBootOrder12, (PcCmos::kBootFloppy << 4) | PcCmos::kBootHardDisk);
-  rtc.set_nvram(PcCmos::kBootOrder3, PcCmos::kBootCdrom << 4);
+  write_pc_cmos_boot_order(rtc, "cad");  // QEMU's default
   // The PS/2 century byte holds what QEMU's does after power-on (BCD of
   // the century register; firmware and Linux use 0x32).
   rtc.set_nvram(PcCmos::kPs2Century, rtc.nvram(Mc146818::kCentury));
+}
+
+void write_pc_cmos_boot_order(Mc146818& rtc, const std::string& devices) {
+  uint8_t nibbles[3] = {0, 0, 0};
+  for (size_t i = 0; i < devices.size() && i < 3; ++i) {
+    switch (devices[i]) {
+      case 'a':
+      case 'b': nibbles[i] = PcCmos::kBootFloppy; break;
+      case 'c': nibbles[i] = PcCmos::kBootHardDisk; break;
+      case 'd': nibbles[i] = PcCmos::kBootCdrom; break;
+      case 'n': nibbles[i] = PcCmos::kBootNetwork; break;
+      default: break;
+    }
+  }
+  rtc.set_nvram(PcCmos::kBootOrder12, static_cast<uint8_t>(nibbles[1] << 4 | nibbles[0]));
+  rtc.set_nvram(PcCmos::kBootOrder3, static_cast<uint8_t>(nibbles[2] << 4));
 }
 
 }  // namespace vireo

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "machine/e820.h"
 
@@ -30,8 +31,9 @@ struct PcCmos {
 
   static constexpr uint8_t kEquipmentFpu = 0x02;
   static constexpr uint8_t kEquipmentPs2Mouse = 0x04;
-  // Boot device nibbles (1 floppy, 2 hard disk, 3 CD-ROM): QEMU's default "cad".
-  static constexpr uint8_t kBootHardDisk = 2, kBootFloppy = 1, kBootCdrom = 3;
+  // Boot device nibbles (1 floppy, 2 hard disk, 3 CD-ROM, 4 network):
+  // QEMU's default order is "cad".
+  static constexpr uint8_t kBootHardDisk = 2, kBootFloppy = 1, kBootCdrom = 3, kBootNetwork = 4;
 };
 
 class Mc146818;
@@ -39,5 +41,10 @@ class Mc146818;
 // Writes the fields for `layout` and `cpu_count` CPUs. The machine has no
 // floppy drives, so the floppy fields say so (QEMU with -nodefaults).
 void write_pc_cmos(Mc146818& rtc, const PcMemoryLayout& layout, unsigned cpu_count);
+
+// The boot order SeaBIOS reads from CMOS (-boot order= or once=): up to
+// three letters of "abcdn" (checked by the command line), as QEMU's
+// set_boot_dev. The floppy signature check stays on.
+void write_pc_cmos_boot_order(Mc146818& rtc, const std::string& devices);
 
 }  // namespace vireo

@@ -278,25 +278,58 @@ void parse_rtc(CommandLine& cl, const std::string& arg) {
   }
 }
 
-// -boot: the boot order is the firmware's business. With -kernel there is
-// none to choose (the kernel is loaded directly), and vireo passes no boot
-// order or menu setting to SeaBIOS yet (it has no fw_cfg), so SeaBIOS
-// boots in its own order. The keys are checked so that a typo still fails.
-void parse_boot(CommandLine&, const std::string& arg) {
-  KeyValueList kv = KeyValueList::parse(arg, "order");
-  kv.check_known({"order", "once", "menu", "strict", "splash-time", "reboot-timeout"});
-  for (const char* key : {"menu", "strict"}) {
-    if (auto v = kv.get(key)) parse_bool(*v, key);
+// -boot: what the firmware is told (machine/pc_fw_cfg.cpp, pc_cmos.cpp):
+// order/once become the CMOS boot order, menu the fw_cfg boot-menu item,
+// strict a HALT at the end of the bootorder file, splash-time and
+// reboot-timeout the etc/boot-menu-wait and etc/boot-fail-wait files.
+// With -kernel the kernel is loaded directly and none of it matters.
+// The pc machine's checks (at most three devices, a/b/c/d/n) come here
+// too, with QEMU's words, since pc is the machine that boots.
+namespace {
+
+int64_t parse_signed(const std::string& text, const char* key) {
+  if (!text.empty() && text[0] == '-') return -static_cast<int64_t>(parse_uint(text.substr(1), key));
+  return static_cast<int64_t>(parse_uint(text, key));
+}
+
+void check_pc_boot_devices(const std::string& devices) {
+  for (char c : devices) {
+    if (c < 'a' || c > 'p') throw Error("Invalid boot device '" + std::string(1, c) + "'");
   }
-  for (const char* key : {"order", "once"}) {
-    if (auto v = kv.get(key)) {
-      for (char c : *v) {
-        if (c < 'a' || c > 'p') throw Error("Invalid boot device '" + std::string(1, c) + "'");
-      }
+  if (devices.size() > 3) throw Error("Too many boot devices for PC");
+  for (char c : devices) {
+    if (std::string_view("abcdn").find(c) == std::string_view::npos) {
+      throw Error("Invalid boot device for PC: '" + std::string(1, c) + "'");
     }
   }
-  if (auto v = kv.get("reboot-timeout")) parse_uint(*v, "reboot-timeout");
-  if (auto v = kv.get("splash-time")) parse_uint(*v, "splash-time");
+}
+
+}  // namespace
+
+void parse_boot(CommandLine& cl, const std::string& arg) {
+  KeyValueList kv = KeyValueList::parse(arg, "order");
+  kv.check_known({"order", "once", "menu", "strict", "splash-time", "reboot-timeout"});
+  BootConfig& boot = cl.config.boot;
+  if (auto v = kv.get("menu")) boot.menu = parse_bool(*v, "boot.menu");
+  if (auto v = kv.get("strict")) boot.strict = parse_bool(*v, "boot.strict");
+  if (auto v = kv.get("order")) {
+    check_pc_boot_devices(*v);
+    boot.order = *v;
+  }
+  if (auto v = kv.get("once")) {
+    check_pc_boot_devices(*v);
+    boot.once = *v;
+  }
+  if (auto v = kv.get("reboot-timeout")) {
+    const int64_t ms = parse_signed(*v, "reboot-timeout");
+    if (ms < -1 || ms > 0xffff) throw Error("reboot timeout is invalid,it should be a value between -1 and 65535");
+    boot.reboot_timeout_ms = ms;
+  }
+  if (auto v = kv.get("splash-time")) {
+    const int64_t ms = parse_signed(*v, "splash-time");
+    if (ms < 0 || ms > 0xffff) throw Error("splash-time is invalid,it should be a value between 0 and 65535");
+    boot.splash_time_ms = ms;
+  }
 }
 
 void parse_msg(CommandLine&, const std::string& arg) {

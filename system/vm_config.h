@@ -94,6 +94,16 @@ struct MonitorSpec {
   bool pretty = false;
 };
 
+// -boot: what the firmware is told about booting (QEMU's boot-opts).
+struct BootConfig {
+  std::string order = "cad";  // drive letters for the CMOS boot order
+  std::string once;           // order for the first boot only; empty: none
+  bool menu = false;          // menu=on: the firmware offers its boot menu
+  bool strict = false;        // strict=on: no fallback past the bootindex list
+  int64_t splash_time_ms = -1;    // splash-time=; -1: not given
+  int64_t reboot_timeout_ms = -1; // reboot-timeout=; -1: never reboot after a failed boot
+};
+
 struct VmConfig {
   std::string machine_type = "pc";
   // -machine memory-backend=ID: guest RAM is that -object memory-backend-ram.
@@ -134,6 +144,8 @@ struct VmConfig {
   bool no_reboot = false;
   bool no_shutdown = false;
   std::string name;
+
+  BootConfig boot;
 
   std::vector<DriveSpec> drives;
   bool snapshot_all = false;  // -snapshot: snapshot=on for every drive that does not say otherwise

@@ -1,19 +1,22 @@
-// Fuzz target: the PC's interrupt controllers and timers against a hostile
+// Fuzz target: the PC's interrupt controllers, timers and fw_cfg against a hostile
 // guest and corrupt saved state. The input is a header naming one device
 // and a few byte flips, then a program of register accesses, IRQ line
 // changes, CPU acknowledges and clock steps. The program runs on a fresh
 // set of devices; the named device's state is then saved, flipped and
 // loaded into a second set, which must accept it or throw vireo::Error,
 // and the program runs again there. Nothing may crash or hang.
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <vector>
 
+#include "hw/core/guest_memory.h"
 #include "hw/core/timer.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
 #include "hw/intc/lapic.h"
+#include "hw/misc/fw_cfg.h"
 #include "hw/misc/system_control_port_b.h"
 #include "hw/rtc/mc146818.h"
 #include "hw/timer/hpet.h"
@@ -39,8 +42,18 @@ struct Devices {
   SystemControlPortB port61{timers, pit};
   Mc146818 rtc{timers, IrqLine([this](bool level) { set_irq(8, level); }), 1'700'000'000'000'000'000};
   Hpet hpet{timers, [this](unsigned gsi, bool level) { set_irq(gsi, level); }};
+  // fw_cfg DMAs into 64 KiB of RAM at 0 (descriptors and targets are the
+  // program's 32-bit values, so both hits and misses happen).
+  GuestMemory memory;
+  std::unique_ptr<FwCfg> fw_cfg;
 
   Devices() {
+    uint8_t* ram = memory.allocate("ram", 0x10000);
+    memory.map({"ram", 0, 0x10000, ram, false});
+    fw_cfg = std::make_unique<FwCfg>(memory);
+    fw_cfg->set_item(FwCfg::kRamSize, {0, 0, 1, 0, 0, 0, 0, 0});
+    fw_cfg->add_file("etc/e820", std::vector<uint8_t>(20, 1));
+    fw_cfg->add_file("bootorder", {'/', 'p', 0});
     bus.set_eoi_listener([this](uint8_t v) { ioapic.eoi_locked(v); });
     for (LocalApic* l : {&lapic0, &lapic1}) {
       bus.attach(l);
@@ -61,15 +74,19 @@ struct Devices {
       case 3: pit.serialize(s); break;
       case 4: port61.serialize(s); break;
       case 5: hpet.serialize(s); break;
+      case 7: fw_cfg->serialize(s); break;
       default: rtc.serialize(s); break;
     }
   }
 
   // Each step: kind, target, offset, then a 32-bit value.
   void run(const uint8_t* p, size_t n) {
+    // The program doubles as RAM contents, so DMA descriptors are the
+    // fuzzer's too.
+    memory.write(0, p, std::min<size_t>(n, 0x10000));
     constexpr size_t kStep = 7;
     for (size_t i = 0; i + kStep <= n; i += kStep) {
-      uint8_t kind = p[i] % 5, target = p[i + 1] % 9, offset = p[i + 2];
+      uint8_t kind = p[i] % 5, target = p[i + 1] % 10, offset = p[i + 2];
       uint32_t value = p[i + 3] | (p[i + 4] << 8) | (p[i + 5] << 16) | (uint32_t{p[i + 6]} << 24);
       bool write = kind == 1;
       switch (kind) {
@@ -109,6 +126,18 @@ struct Devices {
       case 4: device = &pit; at = offset % 4; break;
       case 5: device = &port61; at = 0; break;
       case 8: device = &hpet; at = (uint64_t{offset} << 2) % Hpet::kMmioSize; size = 4; break;
+      case 9: {
+        // 0x510-0x511 and the DMA register at 0x514-0x51b, as the port bus
+        // hands them over (offsets past 1 are the DMA window's).
+        device = fw_cfg.get();
+        const uint64_t port = offset % 10;
+        at = port < 2 ? port : port + 2;
+        size = 1u << ((offset >> 4) % 3);
+        if (at + size > (at < 2 ? 2u : 12u)) size = 1;
+        // Half the DMA starts name a descriptor inside RAM (big-endian).
+        if (at == 8 && size == 4 && (value >> 31) != 0) value = __builtin_bswap32(value & 0xfff0);
+        break;
+      }
       default: device = &rtc; at = offset % 2; break;
     }
     if (write) {
@@ -123,7 +152,7 @@ struct Devices {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
-  unsigned device = data[0] % 7;
+  unsigned device = data[0] % 8;
   unsigned flips = data[1] % 4;
   size_t header = 2 + 3 * size_t{flips};
   if (size < header) return 0;

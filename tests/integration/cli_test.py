@@ -102,6 +102,16 @@ def main():
         (["-smp", "300"], "Invalid SMP CPUs 300. The max CPUs supported by machine 'pc-i440fx-7.2' is 255", True),
         (["-M", "pc-i440fx-7.2,bogus=1"], "Property 'pc-i440fx-7.2-machine.bogus' not found", True),
         (["-daemonize", "-nographic"], "-nographic cannot be used with -daemonize", True),
+        # -boot: QEMU's generic letter check, then the pc machine's.
+        (["-boot", "order=cdnx"], "Invalid boot device 'x'", True),
+        (["-boot", "order=cdne"], "Too many boot devices for PC", True),
+        (["-boot", "once=e"], "Invalid boot device for PC: 'e'", True),
+        (["-boot", "menu=maybe"], "Parameter 'boot.menu' expects 'on' or 'off'", True),
+        (["-boot", "reboot-timeout=70000"], "reboot timeout is invalid,it should be a value between -1 and 65535", True),
+        (["-boot", "splash-time=-1"], "splash-time is invalid,it should be a value between 0 and 65535", True),
+        (drive_none + ["-drive", f"file={image},format=raw,if=none,id=d1",
+                       "-device", "virtio-blk-pci,drive=d0,bootindex=1", "-device", "virtio-blk-pci,drive=d1,bootindex=1"],
+         "The bootindex 1 has already been used", True),
         # QEMU appends ",id=(null)" to the occupant's name.
         (drive_none + ["-device", "virtio-blk-pci,drive=d0,addr=0"],
          "PCI: slot 0 function 0 not available for virtio-blk-pci, in use by i440FX", False),

@@ -7,6 +7,9 @@
 ; Assemble with -DRESET_VIA_KBC to reset with the i8042's "pulse output
 ; line" command 0xFE on port 0x64; otherwise bit 0 of System Control Port A
 ; (0x92) is used.
+;
+; With -DSHOW_BOOT_ORDER each boot also prints CMOS byte 0x3d, the first
+; two boot devices (-boot once= holds for the first boot only).
 
 %include "common.inc"
 
@@ -23,6 +26,15 @@ start:
     movzx eax, byte [es:BOOT_COUNT]
     mov cx, 2
     call put_hex
+%ifdef SHOW_BOOT_ORDER
+    mov al, ' '
+    call putc
+    mov al, 0x3d
+    out 0x70, al
+    in al, 0x71
+    movzx eax, al
+    call put_hex
+%endif
     mov si, msg_crlf
     call puts
 

@@ -19,6 +19,7 @@
 #include "hw/intc/ioapic.h"
 #include "hw/pci/pci_bus.h"
 #include "hw/pci/pci_device.h"
+#include "hw/misc/fw_cfg.h"
 #include "hw/timer/hpet.h"
 #include "hw/virtio/virtio_blk.h"
 #include "hw/virtio/virtio_net.h"
@@ -192,6 +193,13 @@ DeviceTreeBus pc_device_tree(PcMachine& machine) {
   }
   host.buses.push_back(std::move(pci));
   system.devices.push_back(std::move(host));
+  // QEMU's fw_cfg_io (hw/misc/fw_cfg.h): DMA interface on, QEMU's default
+  // 32 file slots; its ports are not printed for a sysbus device.
+  if (!named(machine.pio().ranges(), "fw_cfg").empty()) {
+    system.devices.push_back(device("fw_cfg_io", {tree_bool("dma_enabled", true),
+                                                  tree_uint("x-file-slots", FwCfg::kFileSlots),
+                                                  tree_bool("acpi-mr-restore", true)}));
+  }
   return system;
 }
 
