@@ -135,3 +135,17 @@ def start_http_server(directory):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def end_process(process, grace_s=10):
+    """Ends a child still running, as a user would: SIGTERM, then SIGKILL
+    if it has not gone after `grace_s` seconds. Returns nothing; the child
+    is reaped either way."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -228,14 +228,8 @@ def check_errors(results, vireo, kit):
         refused.stop()
 
 
-def guest_command(console, command, pattern, timeout_s=30):
-    start = len(console.text)
-    console.type(command + "\n")
-    return console.wait_for(pattern, timeout_s, start)
-
-
 def uptime(console):
-    match = guest_command(console, "echo UP=$(cut -d' ' -f1 /proc/uptime)=", r"^UP=([0-9.]+)=")
+    match = console.command("echo UP=$(cut -d' ' -f1 /proc/uptime)=", r"^UP=([0-9.]+)=")
     return float(match.group(1)) if match else None
 
 
@@ -320,7 +314,7 @@ def check_domain(results, vireo, kit, directory):
                              console.text[-3000:] + domain.stderr()[-2000:]):
             return
         time.sleep(1)
-        answer = guest_command(console, "echo $((6*7))", r"^42$")
+        answer = console.command("echo $((6*7))", r"^42$")
         results.check(answer is not None, "domain: the guest answers echo $((6*7)) with 42 on the pty",
                       console.text[-1000:])
 
@@ -334,7 +328,7 @@ def check_domain(results, vireo, kit, directory):
                       f"thread-id {tid}, pid {domain.process.pid}, comm {comm!r}")
 
         # The vCPU's feature properties are what the guest sees.
-        flags = guest_command(console, "echo FLAGS=$(grep -m1 ^flags /proc/cpuinfo | cut -d: -f2)=",
+        flags = console.command("echo FLAGS=$(grep -m1 ^flags /proc/cpuinfo | cut -d: -f2)=",
                               r"^FLAGS=(.*)=$")
         if results.check(flags is not None, "domain: the guest's /proc/cpuinfo flags", console.text[-1000:]):
             guest_flags = set(flags.group(1).split())
@@ -343,7 +337,7 @@ def check_domain(results, vireo, kit, directory):
                           "/proc/cpuinfo", f"disagree: {wrong}; guest flags: {sorted(guest_flags)}")
 
         if disk is not None:
-            read = guest_command(console, "echo DISK=$(head -c 25 /dev/vda)=", r"^DISK=(.*)=$")
+            read = console.command("echo DISK=$(head -c 25 /dev/vda)=", r"^DISK=(.*)=$")
             results.check(read is not None and read.group(1) == DISK_MARKER,
                           "domain: the guest reads the qcow2 -blockdev disk", console.text[-1000:])
 
@@ -405,9 +399,9 @@ def check_keyval(results, vireo, kit, directory):
                              console.text[-3000:] + domain.stderr()[-2000:]):
             return
         time.sleep(1)
-        answer = guest_command(console, "echo $((6*7)); ls /sys/firmware/acpi 2>&1 | head -1", r"^42$")
+        answer = console.command("echo $((6*7)); ls /sys/firmware/acpi 2>&1 | head -1", r"^42$")
         results.check(answer is not None, "keyval: the guest answers on the pty", console.text[-1000:])
-        acpi = guest_command(console, "echo ACPI=$(ls -d /sys/firmware/acpi/tables 2>/dev/null)=", r"^ACPI=(.*)=$")
+        acpi = console.command("echo ACPI=$(ls -d /sys/firmware/acpi/tables 2>/dev/null)=", r"^ACPI=(.*)=$")
         results.check(acpi is not None and acpi.group(1) == "",
                       "keyval: with -no-acpi the guest finds no ACPI tables", console.text[-1000:])
         # -msg timestamp=on: vireo's own messages carry QEMU's timestamp.

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from harness import Results, SKIP, kvm_unavailable_reason
+from harness import Results, SKIP, end_process, kvm_unavailable_reason
 
 BOOT_TIMEOUT_S = 300
 KIT_TIMEOUT_S = 900
@@ -68,15 +68,9 @@ def boot(argv, patterns, timeout_s):
                 if all(re.search(p, text, re.M) for p in patterns):
                     break
     finally:
-        if process.poll() is None:
-            # The guest powers off with no ACPI device to receive it and
-            # halts; the check is done, so end vireo as a user would.
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        # The guest powers off with no ACPI device to receive it and halts;
+        # the check is done, so end vireo as a user would.
+        end_process(process)
     return console.decode("utf-8", "replace").replace("\r", ""), process.returncode
 
 

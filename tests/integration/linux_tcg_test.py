@@ -27,7 +27,7 @@ import subprocess
 import sys
 import time
 
-from harness import QEMU, Results, SKIP
+from harness import QEMU, Results, SKIP, end_process
 
 KIT_TIMEOUT_S = 900
 
@@ -60,13 +60,7 @@ def boot(argv, patterns, timeout_s, wait_for_exit=False):
                 pass
     finally:
         status = process.poll()
-        if status is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process)
     return console.decode("utf-8", "replace").replace("\r", ""), status
 
 BOOT_TIMEOUT_S = 600

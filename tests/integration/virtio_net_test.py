@@ -37,7 +37,7 @@ import subprocess
 import sys
 import time
 
-from harness import QEMU, Results, qemu_path, scratch_dir, start_http_server
+from harness import QEMU, Results, end_process, qemu_path, scratch_dir, start_http_server
 from linux_tcg_test import BOOT_TIMEOUT_S, KIT_TIMEOUT_S
 from monitor_clients import QmpClient
 
@@ -116,13 +116,7 @@ def run_guest(argv, qmp_path, host_port, echo_payload):
     except subprocess.TimeoutExpired:
         pass
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        end_process(process)
         # What is left in the pipe after the guest powered off.
         rest = process.stdout.read()
         if rest:
