@@ -101,9 +101,10 @@ def qemu_path():
     return shutil.which(QEMU)
 
 
-def assemble(source, output, defines=()):
-    """Assembles a tests/roms source with nasm into a flat binary."""
-    argv = ["nasm", "-f", "bin", "-I", os.path.dirname(source) + "/", "-o", output]
+def assemble(source, output, defines=(), include_dir=None):
+    """Assembles a ROM source with nasm into a flat binary; %include looks
+    in `include_dir` (default: the source's own directory)."""
+    argv = ["nasm", "-f", "bin", "-I", (include_dir or os.path.dirname(source)) + "/", "-o", output]
     argv += [f"-D{d}" for d in defines]
     argv.append(source)
     p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

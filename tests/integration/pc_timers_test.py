@@ -24,11 +24,10 @@ import datetime
 import os
 import re
 import shutil
-import subprocess
 import sys
 import time
 
-from harness import Results, SKIP, qemu_path, run, scratch_dir
+from harness import Results, SKIP, assemble, qemu_path, run, scratch_dir
 
 COMMON = ["-nodefaults", "-display", "none", "-serial", "stdio",
           "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
@@ -57,13 +56,6 @@ COUNTS = {
 # register A) and register C's flags (vireo sets PF without PIE, as the
 # MC146818 datasheet says; QEMU only while PIE is on).
 CLOCK_INDEXES = set(range(0x00, 0x0a)) | {0x0c}
-
-
-def assemble(source, output, include_dir, defines=()):
-    argv = ["nasm", "-f", "bin", "-I", include_dir + "/", *defines, "-o", output, source]
-    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    if p.returncode != 0:
-        raise RuntimeError(f"nasm failed on {source}:\n{p.stdout.decode()}")
 
 
 def parse_lines(text):
@@ -160,11 +152,11 @@ def main():
     include = os.path.join(root, "tests", "roms")
     timers_rom = os.path.join(work, "pc_timers.rom")
     cmos_rom = os.path.join(work, "cmos_dump.rom")
-    assemble(os.path.join(roms, "pc_timers.asm"), timers_rom, include)
-    assemble(os.path.join(roms, "cmos_dump.asm"), cmos_rom, include)
+    assemble(os.path.join(roms, "pc_timers.asm"), timers_rom, include_dir=include)
+    assemble(os.path.join(roms, "cmos_dump.asm"), cmos_rom, include_dir=include)
     slew_roms = {"PIC": os.path.join(work, "rtc_slew_pic.rom"), "APIC": os.path.join(work, "rtc_slew_apic.rom")}
-    assemble(os.path.join(roms, "rtc_slew.asm"), slew_roms["PIC"], include)
-    assemble(os.path.join(roms, "rtc_slew.asm"), slew_roms["APIC"], include, ["-DAPIC_MODE"])
+    assemble(os.path.join(roms, "rtc_slew.asm"), slew_roms["PIC"], include_dir=include)
+    assemble(os.path.join(roms, "rtc_slew.asm"), slew_roms["APIC"], ["APIC_MODE"], include_dir=include)
 
     qemu = qemu_path()
     emulators = {"vireo -accel tcg": [vireo, "-accel", "tcg"]}

@@ -6,25 +6,12 @@
 
 #include "net/user_net_options.h"
 #include "system/device_catalog.h"
+#include "tests/system/command_line_error.h"
 #include "util/error.h"
 
 using vireo::CommandLine;
 using vireo::Error;
 using vireo::parse_command_line;
-
-namespace {
-
-std::string error_of(std::vector<std::string> args) {
-  try {
-    parse_command_line(args);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("the command line was accepted");
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("libvirt options: JSON values flatten as QEMU's keyval", "[cmdline][libvirt]") {
   vireo::KeyValueList kv = vireo::parse_option_value(

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/system/command_line_error.h"
 #include "util/error.h"
 
 using vireo::CommandLine;
@@ -19,16 +20,6 @@ constexpr uint64_t GiB = 1ull << 30;
 
 CommandLine parse(std::vector<std::string> args) { return parse_command_line(args); }
 
-// The message of the Error that parsing `args` throws; fails if none is.
-std::string error_of(std::vector<std::string> args) {
-  try {
-    parse_command_line(args);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL("the command line was accepted");
-  return "";
-}
 
 }  // namespace
 
